@@ -1,0 +1,213 @@
+//! `NativeModel`: the served model behind `neural_trader.native`, and `lstm_forward` / `mha_forward` for
+//! parity tests.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use nt_core::error::fmt_shape;
+use nt_core::{Checkpoint, Engine, Error};
+
+use crate::errors::IntoPyResult;
+
+/// Copies a numpy array's values and shape; refuses arrays that are not C-contiguous (numpy's
+/// `as_slice` would also hand out a Fortran-ordered buffer, read in the wrong order).
+pub fn values_of(x: &PyReadonlyArrayDyn<'_, f32>, what: &str) -> PyResult<(Vec<f32>, Vec<usize>)> {
+    let dims = x.shape().to_vec();
+    let not_c_order = || {
+        Error::shape(
+            what,
+            "a C-contiguous float32 array",
+            format!("a non-contiguous array of shape {}", fmt_shape(&dims)),
+        )
+    };
+    if !x.is_c_contiguous() {
+        return Err(not_c_order()).py_err();
+    }
+    let values = x.as_slice().map_err(|_| not_c_order()).py_err()?.to_vec();
+    Ok((values, dims))
+}
+
+/// Makes a numpy array of `dims` from row-major `values` without copying them.
+pub fn to_numpy<'py>(
+    py: Python<'py>,
+    values: Vec<f32>,
+    dims: &[usize],
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    PyArray1::from_vec(py, values).reshape(dims.to_vec())
+}
+
+/// A model loaded into the native engine.
+#[pyclass(module = "neural_trader._core", frozen)]
+pub struct NativeModel {
+    engine: Engine,
+}
+
+#[pymethods]
+impl NativeModel {
+    /// Loads a neural_trader safetensors checkpoint.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let engine = py.detach(|| Engine::load(&path)).py_err()?;
+        Ok(Self { engine })
+    }
+
+    /// Loads a checkpoint from the bytes of a safetensors file.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let engine = py
+            .detach(|| Checkpoint::from_bytes(data).and_then(|ck| Engine::from_checkpoint(&ck)))
+            .py_err()?;
+        Ok(Self { engine })
+    }
+
+    /// Registry name of the model.
+    #[getter]
+    fn model(&self) -> &'static str {
+        self.engine.model_name()
+    }
+
+    /// The model config as JSON.
+    #[getter]
+    fn config_json(&self) -> PyResult<String> {
+        self.engine.config_json().py_err()
+    }
+
+    /// Features per time step.
+    #[getter]
+    fn input_size(&self) -> usize {
+        self.engine.input_size()
+    }
+
+    /// Number of scalar parameters.
+    #[getter]
+    fn num_parameters(&self) -> usize {
+        self.engine.num_parameters()
+    }
+
+    /// Runs the model on a C-contiguous float32 `(B, T, F)` array, with the GIL released. With
+    /// `return_attention`, returns `(output, attention)` (encoder-decoder models only).
+    #[pyo3(signature = (x, return_attention=false))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, f32>,
+        return_attention: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (values, dims) = values_of(&x, "input x")?;
+        if return_attention {
+            let (out, attn) = py
+                .detach(|| self.engine.predict_with_attention(&values, &dims))
+                .py_err()?;
+            return pair(py, out, attn);
+        }
+        let (out, shape) = py.detach(|| self.engine.predict(&values, &dims)).py_err()?;
+        Ok(to_numpy(py, out, &shape)?.into_any())
+    }
+
+    /// Teacher-forced forward pass of an encoder-decoder model: `x` `(B, T, F)`, `y`
+    /// `(B, horizon, output_size)`. Returns the predictions, or `(predictions, attention)`.
+    #[pyo3(signature = (x, y, return_attention=false))]
+    fn teacher_forced<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, f32>,
+        y: PyReadonlyArrayDyn<'py, f32>,
+        return_attention: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (xv, xd) = values_of(&x, "input x")?;
+        let (yv, yd) = values_of(&y, "target y")?;
+        let (out, attn) = py
+            .detach(|| self.engine.teacher_forced((&xv, &xd), (&yv, &yd)))
+            .py_err()?;
+        if return_attention {
+            pair(py, out, attn)
+        } else {
+            Ok(to_numpy(py, out.0, &out.1)?.into_any())
+        }
+    }
+
+    /// Writes the model (config, tensors, extra metadata) to a checkpoint file, atomically.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| self.engine.save(&path)).py_err()
+    }
+}
+
+/// A `(values, attention)` tuple of numpy arrays.
+fn pair<'py>(
+    py: Python<'py>,
+    out: (Vec<f32>, Vec<usize>),
+    attn: (Vec<f32>, Vec<usize>),
+) -> PyResult<Bound<'py, PyAny>> {
+    let out = to_numpy(py, out.0, &out.1)?;
+    let attn = to_numpy(py, attn.0, &attn.1)?;
+    Ok(PyTuple::new(py, [out, attn])?.into_any())
+}
+
+/// Runs a stacked LSTM built from PyTorch-named weights; returns `(output, h_n, c_n)`.
+#[pyfunction]
+#[pyo3(signature = (weights, x, num_layers, bidirectional, h0=None, c0=None))]
+#[allow(clippy::type_complexity)]
+pub fn lstm_forward<'py>(
+    py: Python<'py>,
+    weights: &Bound<'py, PyDict>,
+    x: PyReadonlyArrayDyn<'py, f32>,
+    num_layers: usize,
+    bidirectional: bool,
+    h0: Option<PyReadonlyArrayDyn<'py, f32>>,
+    c0: Option<PyReadonlyArrayDyn<'py, f32>>,
+) -> PyResult<(
+    Bound<'py, PyArrayDyn<f32>>,
+    Bound<'py, PyArrayDyn<f32>>,
+    Bound<'py, PyArrayDyn<f32>>,
+)> {
+    let mut tensors = HashMap::new();
+    for (key, value) in weights.iter() {
+        let name: String = key.extract()?;
+        let array: PyReadonlyArrayDyn<'py, f32> = value.extract()?;
+        tensors.insert(name.clone(), values_of(&array, &format!("tensor {name}"))?);
+    }
+    let x = values_of(&x, "input x")?;
+    let h0 = h0.map(|a| values_of(&a, "h0")).transpose()?;
+    let c0 = c0.map(|a| values_of(&a, "c0")).transpose()?;
+    let (out, h, c) = py
+        .detach(|| nt_core::lstm::forward_arrays(tensors, x, num_layers, bidirectional, h0, c0))
+        .py_err()?;
+    Ok((
+        to_numpy(py, out.0, &out.1)?,
+        to_numpy(py, h.0, &h.1)?,
+        to_numpy(py, c.0, &c.1)?,
+    ))
+}
+
+/// Two numpy arrays, e.g. an output and its attention weights.
+pub type ArrayPair<'py> = (Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<f32>>);
+
+/// Runs multi-head attention built from PyTorch-named weights (`in_proj_weight`, `in_proj_bias`,
+/// `out_proj.weight`, `out_proj.bias`); returns `(output, head-averaged weights)`.
+#[pyfunction]
+pub fn mha_forward<'py>(
+    py: Python<'py>,
+    weights: &Bound<'py, PyDict>,
+    query: PyReadonlyArrayDyn<'py, f32>,
+    key: PyReadonlyArrayDyn<'py, f32>,
+    value: PyReadonlyArrayDyn<'py, f32>,
+    num_heads: usize,
+) -> PyResult<ArrayPair<'py>> {
+    let mut tensors = HashMap::new();
+    for (k, v) in weights.iter() {
+        let name: String = k.extract()?;
+        let array: PyReadonlyArrayDyn<'py, f32> = v.extract()?;
+        tensors.insert(name.clone(), values_of(&array, &format!("tensor {name}"))?);
+    }
+    let q = values_of(&query, "attention query")?;
+    let k = values_of(&key, "attention key")?;
+    let v = values_of(&value, "attention value")?;
+    let (out, w) = py
+        .detach(|| nt_core::attention::forward_arrays(tensors, q, k, v, num_heads))
+        .py_err()?;
+    Ok((to_numpy(py, out.0, &out.1)?, to_numpy(py, w.0, &w.1)?))
+}

@@ -1,0 +1,19 @@
+//! `neural_trader._core`: a thin PyO3 shim over nt-core. Each function extracts numpy arrays, releases the
+//! GIL around the core call, and maps errors through [`errors::to_py_err`]. No maths lives here.
+
+use pyo3::prelude::*;
+
+mod engine;
+mod errors;
+mod kernels;
+
+/// The native module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<engine::NativeModel>()?;
+    m.add_function(wrap_pyfunction!(engine::lstm_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::mha_forward, m)?)?;
+    kernels::register(m)?;
+    Ok(())
+}

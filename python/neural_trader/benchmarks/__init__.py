@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks that print ratios (Rust kernels and native engine vs numpy, PyTorch, memcpy)."""

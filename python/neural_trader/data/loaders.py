@@ -1,0 +1,195 @@
+"""From OHLCV bars to train/validation/test ``DataLoader`` objects, without look-ahead.
+
+The pipeline, in the order that keeps it leakage-free:
+
+1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`);
+2. compute causal features and forward labels on the whole series (a feature at row ``t`` reads rows
+   ``<= t``; a label at row ``e`` reads rows ``<= e + horizon``), then drop the features' warm-up rows:
+   the remaining rows are the ones the split indexes;
+3. split chronologically with an embargo ``>= max(horizons)`` (:mod:`neural_trader.data.splits`);
+4. fit the :class:`~neural_trader.data.Scaler` on the training rows only;
+5. cut each part into windows that lie inside it (:class:`~neural_trader.data.WindowDataset`).
+
+So nothing in the training arrays depends on a row at or after the first validation row: the tests
+rewrite those rows and require bit-identical training windows, labels and scaler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
+from neural_trader.data.io import validate_ohlcv
+from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns, make_labels
+from neural_trader.data.scaling import Scaler
+from neural_trader.data.splits import PARTS, Split, chronological_split
+from neural_trader.errors import ConfigError, DataError
+
+
+@dataclass
+class Loaders:
+    """What :func:`make_loaders` builds; keep ``scaler``, ``split`` and the column names with the model.
+
+    Attributes:
+        train: shuffled (unless ``shuffle=False``) loader of training windows.
+        val: loader of validation windows, in time order.
+        test: loader of test windows, in time order.
+        scaler: fit on the training rows; put ``scaler.to_dict()`` into the checkpoint metadata.
+        split: the row ranges used, indexing ``index``; ``split.save(path)`` to reuse them.
+        feature_columns: names of the ``F`` input features, in order.
+        label_columns: names of the ``L`` label entries of each sample's ``y``, in order.
+        index: timestamps of the rows the split indexes (the bars after the feature warm-up);
+            ``index[dataset.window_end_rows]`` dates every sample.
+    """
+
+    train: DataLoader
+    val: DataLoader
+    test: DataLoader
+    scaler: Scaler
+    split: Split
+    feature_columns: tuple[str, ...]
+    label_columns: tuple[str, ...]
+    index: pd.DatetimeIndex
+
+    def datasets(self) -> dict[str, WindowDataset]:
+        """The three :class:`WindowDataset` objects by part name."""
+        return {name: getattr(self, name).dataset for name in PARTS}
+
+
+def feature_and_label_frames(
+    bars: pd.DataFrame,
+    *,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    features: Sequence[str] | None = None,
+    dead_zone: float = 0.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features and labels of ``bars`` on the same rows: the bars after the features' warm-up.
+
+    Splits and window indices refer to these rows, so ``len(frames[0])`` is the ``n_rows`` to give
+    :func:`~neural_trader.data.chronological_split` or :func:`~neural_trader.data.walk_forward_splits`.
+
+    Example:
+        >>> feats, labels = feature_and_label_frames(bars)               # doctest: +SKIP
+        >>> folds = walk_forward_splits(len(feats), horizon=30)         # doctest: +SKIP
+    """
+    bars = validate_ohlcv(bars)
+    names = tuple(FEATURE_NAMES if features is None else features)
+    warmup = feature_warmup(names)
+    feats = make_features(bars, columns=names).iloc[warmup:]
+    labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    return feats, labels
+
+
+def make_loaders(
+    bars: pd.DataFrame,
+    *,
+    window: int = 64,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    labels: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    split: Split | None = None,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    embargo: int | None = None,
+    dead_zone: float = 0.0,
+    stride: int = 1,
+    batch_size: int = 64,
+    lazy: bool = False,
+    shuffle: bool = True,
+    seed: int = 0,
+    num_workers: int = 0,
+) -> Loaders:
+    """Builds leakage-free train/validation/test loaders of ``(x, y)`` batches from OHLCV bars.
+
+    ``x`` is ``(batch, window, F)`` float32 (standardised features), ``y`` is ``(batch, L)`` float32 (the
+    ``labels`` columns; direction is 0/1, trend in (-1, 1)). Windows whose labels are NaN (the last
+    horizon of the series, dead-zone moves) are dropped.
+
+    Args:
+        bars: OHLCV bars (validated with :func:`~neural_trader.data.validate_ohlcv`).
+        window: rows per window.
+        horizons: label horizons in bars.
+        labels: label columns for ``y``, default ``direction_{h}`` then ``trend_{h}`` for every horizon
+            (see :func:`~neural_trader.data.make_labels` for the names).
+        features: feature names, default all of ``FEATURE_NAMES``.
+        split: a split of the rows after the warm-up (e.g. a walk-forward fold or one loaded from JSON);
+            default ``chronological_split(n_rows, horizon=max(horizons), fractions, embargo)``.
+        fractions: train/validation/test shares when ``split`` is not given.
+        embargo: rows between parts when ``split`` is not given, default ``max(horizons)``.
+        dead_zone: see :func:`~neural_trader.data.make_labels`.
+        stride: rows between window starts.
+        batch_size: samples per batch.
+        lazy: index windows on the fly (see :class:`WindowDataset`) instead of materialising them.
+        shuffle: shuffle the training loader (seeded with ``seed``); validation and test never are.
+        seed: seed of the training loader's shuffling.
+        num_workers: DataLoader workers.
+
+    Raises:
+        DataError: invalid bars, or a part with no labelled window. ConfigError: bad horizons, labels,
+            features or sizes, or a split that does not fit (other length, ``embargo < max(horizons)``).
+
+    Example:
+        >>> loaders = make_loaders(load_ohlcv("sp500_daily.csv"), window=64)   # doctest: +SKIP
+        >>> x, y = next(iter(loaders.train))                                    # doctest: +SKIP
+        >>> x.shape, y.shape                                                    # doctest: +SKIP
+        (torch.Size([64, 64, 28]), torch.Size([64, 6]))
+    """
+    horizons = check_horizons(horizons)
+    label_names = tuple(label_columns(horizons) if labels is None else labels)
+    feats, label_frame = feature_and_label_frames(
+        bars, horizons=horizons, features=features, dead_zone=dead_zone
+    )
+    unknown = [name for name in label_names if name not in label_frame.columns]
+    if unknown or not label_names:
+        raise ConfigError(
+            f"unknown label column {unknown[0] if unknown else None!r}; "
+            f"available: {', '.join(label_frame.columns)}"
+        )
+    n_rows, horizon = len(feats), max(horizons)
+    if split is None:
+        split = chronological_split(
+            n_rows, horizon=horizon, fractions=fractions, embargo=embargo, index=feats.index
+        )
+    else:
+        split.check(n_rows=n_rows, horizon=horizon, index=feats.index)
+
+    series = feats.to_numpy(dtype=np.float64)
+    targets = label_frame[list(label_names)].to_numpy(dtype=np.float32)
+    scaler = Scaler.fit(series, start=split.train[0], stop=split.train[1], columns=tuple(feats.columns))
+    loaders = {}
+    for name, (start, stop) in split.parts().items():
+        try:
+            dataset = WindowDataset(
+                series,
+                targets,
+                window=window,
+                stride=stride,
+                start=start,
+                stop=stop,
+                scaler=scaler,
+                lazy=lazy,
+            )
+        except DataError as exc:
+            raise DataError(f"{name} part: {exc}") from exc
+        train = name == "train"
+        loaders[name] = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle and train,
+            generator=torch.Generator().manual_seed(seed) if train else None,
+            num_workers=num_workers,
+        )
+    return Loaders(
+        **loaders,
+        scaler=scaler,
+        split=split,
+        feature_columns=tuple(feats.columns),
+        label_columns=label_names,
+        index=pd.DatetimeIndex(feats.index),
+    )

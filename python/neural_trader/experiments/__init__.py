@@ -1,0 +1,1 @@
+"""Reproducible measurements on real data (run as ``python -m neural_trader.experiments.<name>``)."""

@@ -1,0 +1,122 @@
+"""The Rust engine: load a checkpoint that the PyTorch twin wrote and run it without PyTorch.
+
+Example:
+    >>> import neural_trader as nt
+    >>> engine = nt.native.load("model.safetensors")   # doctest: +SKIP
+    >>> logits = engine.predict(windows)                # numpy float32 in and out  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from neural_trader import _core
+from neural_trader.errors import DataError
+
+
+def as_float32(x: Any, name: str = "x") -> np.ndarray:
+    """``x`` as a C-contiguous float32 array: the one input form of the native engine and kernels.
+
+    Real numbers of any width (int, float16/32/64) are converted; float64 values beyond float32's range
+    become Inf and are then refused by the engine. Other dtypes are refused here.
+
+    Raises:
+        DataError: bool, complex, object, string or datetime input.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+class NativeModel:
+    """A model served by the Rust engine. Thread-safe: ``predict`` releases the GIL."""
+
+    def __init__(self, inner: _core.NativeModel) -> None:
+        self._inner = inner
+
+    @property
+    def model(self) -> str:
+        """Registry name of the model, e.g. ``"bilstm_classifier"``."""
+        return self._inner.model
+
+    @property
+    def config(self) -> dict:
+        """The model config, field for field the PyTorch twin's dataclass."""
+        return json.loads(self._inner.config_json)
+
+    @property
+    def input_size(self) -> int:
+        """Features per time step the model expects."""
+        return self._inner.input_size
+
+    def num_parameters(self) -> int:
+        """Number of scalar parameters, as the PyTorch twin's ``num_parameters()``."""
+        return self._inner.num_parameters
+
+    def predict(self, x: Any, return_attention: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Runs the model on windows ``(B, T, input_size)``.
+
+        Args:
+            x: Array-like of real numbers; converted to C-contiguous float32.
+            return_attention: Also return the attention weights ``(B, horizon, T)``, averaged over heads
+                (encoder-decoder models such as ``lstm_attention`` only).
+
+        Returns:
+            float32 array: for a classifier, logits ``(B, num_classes)``; for ``lstm_attention``, the
+            autoregressive forecast ``(B, horizon, output_size)``. With ``return_attention``, a tuple
+            ``(output, attention)``.
+
+        Raises:
+            ShapeError: wrong rank or width. DataError: NaN/Inf or a non-numeric dtype.
+            ConfigError: ``return_attention=True`` for a model without attention.
+        """
+        return self._inner.predict(as_float32(x), return_attention)
+
+    def teacher_forced(
+        self, x: Any, y: Any, return_attention: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Teacher-forced pass of an encoder-decoder model: every step reads the true previous target.
+
+        Args:
+            x: Windows ``(B, T, input_size)``.
+            y: True targets ``(B, horizon, output_size)``.
+            return_attention: Also return the attention weights ``(B, horizon, T)``.
+
+        Returns:
+            Predictions ``(B, horizon, output_size)``, or ``(predictions, attention)``.
+
+        Raises:
+            ShapeError: wrong shapes. DataError: NaN/Inf. ConfigError: the model is not encoder-decoder.
+        """
+        return self._inner.teacher_forced(as_float32(x), as_float32(y, "y"), return_attention)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes config, weights and extra metadata to a checkpoint file (atomically) that either twin loads.
+
+        Example:
+            >>> engine.save("copy.safetensors")   # doctest: +SKIP
+        """
+        self._inner.save(os.fspath(path))
+
+    def __repr__(self) -> str:
+        return f"NativeModel({self.model}, {self.config})"
+
+
+def load(path: str | os.PathLike) -> NativeModel:
+    """Loads a neural_trader checkpoint; the model class comes from the file's metadata.
+
+    Raises:
+        FileNotFoundError: no such file. CheckpointError: not a valid checkpoint for a served model.
+    """
+    return NativeModel(_core.NativeModel.load(os.fspath(path)))
+
+
+def from_bytes(data: bytes) -> NativeModel:
+    """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses)."""
+    return NativeModel(_core.NativeModel.from_bytes(data))

@@ -1,0 +1,123 @@
+"""The trainer's configuration: one dataclass, every field with the reason for its default."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from neural_trader.errors import ConfigError
+
+#: Fields that may differ between an interrupted run and its resumption (they do not change the maths
+#: of the steps already taken). Any other difference is refused, so a resumed run is the run it claims.
+RESUMABLE_CHANGES = frozenset({"epochs", "patience", "min_delta", "progress", "out_dir", "device"})
+
+
+@dataclass
+class TrainerConfig:
+    """How :class:`~neural_trader.training.Trainer` trains.
+
+    Example:
+        >>> TrainerConfig(epochs=5, lr=3e-4, schedule="plateau").schedule
+        'plateau'
+    """
+
+    epochs: int = 20
+    # AdamW's peak learning rate. 1e-3 is the usual safe start for small LSTMs with Adam.
+    lr: float = 1e-3
+    # Decoupled weight decay on matrices only (biases, norms, the mask token are not decayed): it shrinks
+    # weights towards zero, a mild prior that noisy financial targets need.
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    # "cosine": warm-up then cosine decay, a pure function of the step (schedule.lr_at); "constant":
+    # warm-up then flat; "plateau": torch's ReduceLROnPlateau on `monitor`, for runs of unknown length.
+    schedule: Literal["cosine", "constant", "plateau"] = "cosine"
+    # Linear warm-up steps ("cosine"/"constant"); lets Adam's moment estimates settle before full steps.
+    warmup_steps: int = 0
+    # Cosine floor as a fraction of lr: the last epochs still learn a little instead of freezing.
+    min_lr_ratio: float = 0.05
+    # ReduceLROnPlateau: multiply the lr by this after `plateau_patience` epochs without improvement.
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
+    # Clip the global gradient norm: LSTMs occasionally produce exploding gradients on outlier bars.
+    grad_clip: float | None = 1.0
+    # History key that decides the best checkpoint, early stopping and the plateau schedule:
+    # "val_loss" or "val_<metric>" of the task (e.g. "val_balanced_accuracy" with mode "max").
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+    # Early stopping: stop after `patience` epochs whose monitored value did not beat the best by
+    # more than `min_delta`; validation loss on market data turns up early and keeps rising.
+    patience: int = 5
+    min_delta: float = 0.0
+    # Freeze-then-unfreeze for fine-tuning: parameters frozen when fit() starts (e.g. by
+    # transfer.load_pretrained_strict) stay frozen for this many epochs, so the new head first learns
+    # to read the pre-trained features without its random gradients wrecking them; then everything
+    # trains with the learning rate multiplied by `unfreeze_lr_factor`. None: never unfreeze.
+    unfreeze_after_epochs: int | None = None
+    unfreeze_lr_factor: float = 0.5
+    # bfloat16 autocast on CUDA (no loss scaling needed, unlike float16); always off on CPU, where it
+    # is slower and would change the numbers that the CPU tests compare bit for bit.
+    autocast: bool = True
+    # Seeds python, numpy and torch when fit() starts a run (a resumed run restores the saved states).
+    seed: int = 0
+    # Where best.safetensors (model), last.safetensors (resume state), history.json/png go; None: nowhere.
+    out_dir: str | None = None
+    progress: bool = True
+    # "auto" picks CUDA when available.
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "plateau_patience", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("warmup_steps", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be finite and > 0, got {self.lr!r}")
+        if not self.weight_decay >= 0 or not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ConfigError(
+                "need weight_decay >= 0 and 0 <= min_lr_ratio <= 1, "
+                f"got {self.weight_decay}, {self.min_lr_ratio}"
+            )
+        self.betas = tuple(float(b) for b in self.betas)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.schedule not in ("cosine", "constant", "plateau"):
+            raise ConfigError(f"schedule must be 'cosine', 'constant' or 'plateau', got {self.schedule!r}")
+        if not 0.0 < self.plateau_factor < 1.0 or not 0.0 < self.unfreeze_lr_factor <= 1.0:
+            raise ConfigError("plateau_factor must be in (0, 1) and unfreeze_lr_factor in (0, 1]")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"grad_clip must be > 0 or None, got {self.grad_clip!r}")
+        if self.mode not in ("min", "max"):
+            raise ConfigError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.monitor != "val_loss" and not self.monitor.startswith(("val_", "train_")):
+            raise ConfigError(f"monitor must name a history key such as 'val_loss', got {self.monitor!r}")
+        if not self.min_delta >= 0:
+            raise ConfigError(f"min_delta must be >= 0, got {self.min_delta!r}")
+        after = self.unfreeze_after_epochs
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+            raise ConfigError(f"unfreeze_after_epochs must be an integer >= 0 or None, got {after!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-ready values."""
+        values = dataclasses.asdict(self)
+        values["betas"] = list(self.betas)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainerConfig:
+        """Inverse of :meth:`to_dict`; unknown fields raise ``ConfigError``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"TrainerConfig has no field(s) {unknown}")
+        return cls(**values)
+
+    def differences(self, other: TrainerConfig) -> list[str]:
+        """Names of the fields that differ from ``other`` and may not change on resume."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return sorted(k for k in mine if k not in RESUMABLE_CHANGES and mine[k] != theirs[k])
