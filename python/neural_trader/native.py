@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from neural_trader import _core
-from neural_trader.errors import DataError
+from neural_trader.errors import DataError, ShapeError
 
 
 def as_float32(x: Any, name: str = "x") -> np.ndarray:
@@ -25,13 +25,17 @@ def as_float32(x: Any, name: str = "x") -> np.ndarray:
     become Inf and are then refused by the engine. Other dtypes are refused here.
 
     Raises:
-        DataError: bool, complex, object, string or datetime input.
+        DataError: bool, complex, object, string or datetime input. ShapeError: a ragged nested list.
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
+        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
     if arr.dtype.kind not in "iuf":
         raise DataError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     with np.errstate(over="ignore"):
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        # ALIGNED too: a C-contiguous view of a byte buffer at an odd offset is copied, not refused.
+        return np.require(arr, dtype=np.float32, requirements=["C_CONTIGUOUS", "ALIGNED"])
 
 
 class NativeModel:
@@ -49,6 +53,11 @@ class NativeModel:
     def config(self) -> dict:
         """The model config, field for field the PyTorch twin's dataclass."""
         return json.loads(self._inner.config_json)
+
+    @property
+    def threads(self) -> int:
+        """Threads of the engine's own pool."""
+        return self._inner.threads
 
     @property
     def input_size(self) -> int:
@@ -108,15 +117,20 @@ class NativeModel:
         return f"NativeModel({self.model}, {self.config})"
 
 
-def load(path: str | os.PathLike) -> NativeModel:
+def load(path: str | os.PathLike, threads: int | None = None) -> NativeModel:
     """Loads a neural_trader checkpoint; the model class comes from the file's metadata.
+
+    Args:
+        path: The ``.safetensors`` file.
+        threads: Size of the engine's own thread pool; default one per core. PyTorch's pool is not
+            touched, so ``torch.set_num_threads`` and this are independent.
 
     Raises:
         FileNotFoundError: no such file. CheckpointError: not a valid checkpoint for a served model.
     """
-    return NativeModel(_core.NativeModel.load(os.fspath(path)))
+    return NativeModel(_core.NativeModel.load(os.fspath(path), threads))
 
 
-def from_bytes(data: bytes) -> NativeModel:
+def from_bytes(data: bytes, threads: int | None = None) -> NativeModel:
     """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses)."""
-    return NativeModel(_core.NativeModel.from_bytes(data))
+    return NativeModel(_core.NativeModel.from_bytes(data, threads))

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::Tensor;
 
@@ -26,11 +27,34 @@ pub enum Model {
 }
 
 /// A loaded model ready for inference, with the tensors and metadata it was loaded from.
+///
+/// Each engine owns its thread pool (default: one thread per core), so its kernels never compete with
+/// PyTorch's pool or with another engine's.
 #[derive(Debug, Clone)]
 pub struct Engine {
     model: Model,
     tensors: HashMap<String, Tensor>,
     extra: BTreeMap<String, String>,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+fn thread_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    if threads == 0 || threads > 1024 {
+        return Err(Error::Config(format!(
+            "threads must be in 1..=1024, got {threads}"
+        )));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("nt-engine-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::Config(format!("cannot start {threads} engine threads: {e}")))
+}
+
+/// Threads an engine uses unless told otherwise: one per available core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Registry names of the models the engine can serve.
@@ -72,7 +96,19 @@ impl Engine {
             model,
             tensors: ck.tensors.clone(),
             extra: ck.extra.clone(),
+            pool: thread_pool(default_threads())?,
         })
+    }
+
+    /// The same engine running on `threads` threads of its own.
+    pub fn with_threads(mut self, threads: usize) -> Result<Self> {
+        self.pool = thread_pool(threads)?;
+        Ok(self)
+    }
+
+    /// Threads of this engine's pool.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
     }
 
     /// The served model.
@@ -130,6 +166,10 @@ impl Engine {
     /// logits `(B, num_classes)` for a classifier, the autoregressive forecast `(B, horizon, output_size)`
     /// for LSTMAttention.
     pub fn predict(&self, values: &[f32], dims: &[usize]) -> Result<(Vec<f32>, Vec<usize>)> {
+        self.pool.install(|| self.predict_here(values, dims))
+    }
+
+    fn predict_here(&self, values: &[f32], dims: &[usize]) -> Result<(Vec<f32>, Vec<usize>)> {
         let x = sequence_batch(values, dims, self.input_size(), "input x")?;
         let batch = dims[0];
         match &self.model {
@@ -154,7 +194,7 @@ impl Engine {
     ) -> Result<(FlatArray, FlatArray)> {
         let m = self.attention_model("return_attention=True")?;
         let x = sequence_batch(values, dims, self.input_size(), "input x")?;
-        self.forecast(m, &x, None)
+        self.pool.install(|| self.forecast(m, &x, None))
     }
 
     /// Teacher-forced forward pass (every step after the first reads the true previous target):
@@ -177,7 +217,7 @@ impl Engine {
             ));
         }
         let yt = sequence_batch(y.0, y.1, c.output_size, "target y")?;
-        self.forecast(m, &xt, Some(&yt))
+        self.pool.install(|| self.forecast(m, &xt, Some(&yt)))
     }
 
     fn attention_model(&self, what: &str) -> Result<&LstmAttention> {

@@ -15,19 +15,21 @@
 use crate::error::Result;
 use crate::lstm::{LstmCell, LstmConfig};
 
-/// Weights of one direction of one layer, laid out for the CPU kernels.
+/// Weights of one layer (all its directions), laid out for the CPU kernels.
 #[derive(Debug, Clone)]
-pub(crate) struct CpuCell {
+struct CpuLayer {
     input: usize,
     hidden: usize,
-    /// `W_ih^T`, `(I, 4H)` row-major: the right operand of the sequence projection.
+    dirs: usize,
+    /// `[W_ih(fwd); W_ih(bwd)]^T`, `(I, dirs * 4H)` row-major: one GEMM projects the sequence for
+    /// every direction at once.
     w_ih_t: Vec<f32>,
-    /// `W_hh`, `(4H, H)` row-major: one dot product per gate unit at batch 1.
-    w_hh: Vec<f32>,
-    /// `W_hh^T`, `(H, 4H)` row-major: the right operand of the batched recurrent GEMM.
-    w_hh_t: Vec<f32>,
-    /// `b_ih + b_hh`, `(4H,)`.
+    /// `b_ih + b_hh` of each direction, `(dirs * 4H,)`.
     bias: Vec<f32>,
+    /// `W_hh` per direction, `(4H, H)` row-major: one dot product per gate unit at batch 1.
+    w_hh: Vec<Vec<f32>>,
+    /// `W_hh^T` per direction, `(H, 4H)` row-major: the right operand of the batched recurrent GEMM.
+    w_hh_t: Vec<Vec<f32>>,
 }
 
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -40,117 +42,174 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-impl CpuCell {
-    pub(crate) fn from_cell(cell: &LstmCell) -> Result<Self> {
-        let (w_ih, w_hh, b_ih, b_hh) = cell.weights();
-        let bias = (b_ih + b_hh)?;
-        let (gates, input) = w_ih.dims2()?;
-        let hidden = gates / 4;
-        let w_ih: Vec<f32> = w_ih.flatten_all()?.to_vec1()?;
-        let w_hh: Vec<f32> = w_hh.flatten_all()?.to_vec1()?;
+impl CpuLayer {
+    fn new(cells: &[LstmCell]) -> Result<Self> {
+        let (mut w_ih, mut bias, mut w_hh, mut w_hh_t) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut input, mut hidden) = (0, 0);
+        for cell in cells {
+            let (wi, wh, bi, bh) = cell.weights();
+            let (gates, i) = wi.dims2()?;
+            (input, hidden) = (i, gates / 4);
+            w_ih.extend(wi.flatten_all()?.to_vec1::<f32>()?);
+            bias.extend((bi + bh)?.to_vec1::<f32>()?);
+            let wh: Vec<f32> = wh.flatten_all()?.to_vec1()?;
+            w_hh_t.push(transpose(&wh, gates, hidden));
+            w_hh.push(wh);
+        }
+        let dirs = cells.len();
         Ok(Self {
             input,
             hidden,
-            w_ih_t: transpose(&w_ih, gates, input),
-            w_hh_t: transpose(&w_hh, gates, hidden),
+            dirs,
+            w_ih_t: transpose(&w_ih, dirs * 4 * hidden, input),
+            bias,
             w_hh,
-            bias: bias.to_vec1()?,
+            w_hh_t,
         })
     }
 
-    /// Runs over `x` `(B, T, I)`, backwards in time when `reverse`, from `(h, c)` `(B, H)` each, which
-    /// are updated in place. Returns the hidden states `(B, T, H)` in input time order.
-    fn run(
-        &self,
-        x: &[f32],
-        batch: usize,
-        steps: usize,
-        h: &mut [f32],
-        c: &mut [f32],
-        reverse: bool,
-    ) -> Vec<f32> {
-        let (hid, g4) = (self.hidden, 4 * self.hidden);
-        let mut proj = vec![0f32; batch * steps * g4];
-        // SAFETY: every pointer/stride pair describes a buffer of exactly the stated extent:
-        // x is (B*T, I), w_ih_t is (I, 4H), proj is (B*T, 4H), all row-major.
+    /// Runs every direction over time-major `x` `(T, B, I)`. `h`/`c` hold this layer's `(dirs, B, H)`
+    /// states and are updated in place. Returns the time-major layer output `(T, B, dirs * H)`.
+    fn run(&self, x: &[f32], batch: usize, steps: usize, h: &mut [f32], c: &mut [f32]) -> Vec<f32> {
+        let width = self.dirs * 4 * self.hidden;
+        let mut proj = vec![0f32; batch * steps * width];
+        // SAFETY: x is (T*B, I), w_ih_t is (I, width), proj is (T*B, width), all row-major and
+        // exactly that long.
         unsafe {
             gemm::gemm(
                 batch * steps,
-                g4,
+                width,
                 self.input,
                 proj.as_mut_ptr(),
                 1,
-                g4 as isize,
+                width as isize,
                 false,
                 x.as_ptr(),
                 1,
                 self.input as isize,
                 self.w_ih_t.as_ptr(),
                 1,
-                g4 as isize,
+                width as isize,
                 0.0,
                 1.0,
                 false,
                 false,
                 false,
-                parallelism(batch * steps * g4 * self.input),
+                parallelism(
+                    batch * steps * width * self.input,
+                    rayon::current_num_threads(),
+                ),
             );
         }
+        let state = batch * self.hidden;
+        let outputs: Vec<Vec<f32>> = if self.dirs == 1 {
+            let threads = rayon::current_num_threads();
+            vec![self.recur(0, &mut proj, batch, steps, h, c, threads)]
+        } else {
+            // Both directions read their own columns of `proj` and write their own rows in place;
+            // split it by copying the backward half out (cheap next to the recurrence).
+            let (hf, hb) = h.split_at_mut(state);
+            let (cf, cb) = c.split_at_mut(state);
+            let mut back = split_columns(&mut proj, 4 * self.hidden);
+            let threads = rayon::current_num_threads();
+            let (fwd, bwd) = if threads > 1 {
+                let per = threads / 2;
+                rayon::join(
+                    || self.recur(0, &mut proj, batch, steps, hf, cf, per),
+                    || self.recur(1, &mut back, batch, steps, hb, cb, per),
+                )
+            } else {
+                (
+                    self.recur(0, &mut proj, batch, steps, hf, cf, 1),
+                    self.recur(1, &mut back, batch, steps, hb, cb, 1),
+                )
+            };
+            vec![fwd, bwd]
+        };
+        interleave(&outputs, batch * steps, self.hidden)
+    }
+
+    /// The recurrence of direction `d` over its projected inputs `proj` `(T, B, 4H)` (time-major, biases
+    /// not yet added), which it overwrites. Returns the hidden states `(T, B, H)`.
+    #[allow(clippy::too_many_arguments)]
+    fn recur(
+        &self,
+        d: usize,
+        proj: &mut [f32],
+        batch: usize,
+        steps: usize,
+        h: &mut [f32],
+        c: &mut [f32],
+        threads: usize,
+    ) -> Vec<f32> {
+        let (hid, g4) = (self.hidden, 4 * self.hidden);
+        let (w_hh, w_hh_t) = (&self.w_hh[d], &self.w_hh_t[d]);
+        let bias = &self.bias[d * g4..(d + 1) * g4];
         let mut out = vec![0f32; batch * steps * hid];
-        let mut gates = vec![0f32; g4];
         for k in 0..steps {
-            let t = if reverse { steps - 1 - k } else { k };
+            let t = if d == 1 { steps - 1 - k } else { k };
+            // Time-major layout: the B rows of step t are contiguous in `proj` and `out`.
+            let rows = &mut proj[t * batch * g4..(t + 1) * batch * g4];
             if batch == 1 {
-                gates.copy_from_slice(&proj[t * g4..(t + 1) * g4]);
-                matvec_add(&self.w_hh, hid, h, &mut gates);
-                activate(&gates, &self.bias, &mut c[..hid], &mut h[..hid]);
-                out[t * hid..(t + 1) * hid].copy_from_slice(&h[..hid]);
-                continue;
+                matvec_add(w_hh, hid, h, rows);
+            } else {
+                // rows += h @ W_hh^T.
+                // SAFETY: rows is (B, 4H), h is (B, H), w_hh_t is (H, 4H), all row-major and exactly
+                // that long.
+                unsafe {
+                    gemm::gemm(
+                        batch,
+                        g4,
+                        hid,
+                        rows.as_mut_ptr(),
+                        1,
+                        g4 as isize,
+                        true,
+                        h.as_ptr(),
+                        1,
+                        hid as isize,
+                        w_hh_t.as_ptr(),
+                        1,
+                        g4 as isize,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        parallelism(batch * g4 * hid, threads),
+                    );
+                }
             }
-            // proj[b, t, :] += h[b, :] @ W_hh^T, written in place into the strided rows of step t.
-            // SAFETY: dst rows start at proj[t * 4H] with row stride T * 4H: B rows of 4H floats,
-            // all inside proj; h is (B, H) and w_hh_t is (H, 4H), row-major.
-            unsafe {
-                gemm::gemm(
-                    batch,
-                    g4,
-                    hid,
-                    proj.as_mut_ptr().add(t * g4),
-                    1,
-                    (steps * g4) as isize,
-                    true,
-                    h.as_ptr(),
-                    1,
-                    hid as isize,
-                    self.w_hh_t.as_ptr(),
-                    1,
-                    g4 as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    parallelism(batch * g4 * hid),
-                );
+            for ((pre, hb), cb) in rows
+                .chunks_exact(g4)
+                .zip(h.chunks_exact_mut(hid))
+                .zip(c.chunks_exact_mut(hid))
+            {
+                activate(pre, bias, cb, hb);
             }
-            for b in 0..batch {
-                let row = (b * steps + t) * g4;
-                let (hb, cb) = (
-                    &mut h[b * hid..(b + 1) * hid],
-                    &mut c[b * hid..(b + 1) * hid],
-                );
-                activate(&proj[row..row + g4], &self.bias, cb, hb);
-                let o = (b * steps + t) * hid;
-                out[o..o + hid].copy_from_slice(hb);
-            }
+            out[t * batch * hid..(t + 1) * batch * hid].copy_from_slice(h);
         }
         out
     }
 }
 
+/// Splits rows of `[fwd | bwd]` (each `half` wide) into `proj` holding the forward halves and a
+/// returned buffer holding the backward halves, both `(rows, half)`.
+fn split_columns(proj: &mut Vec<f32>, half: usize) -> Vec<f32> {
+    let rows = proj.len() / (2 * half);
+    let mut back = vec![0f32; rows * half];
+    for r in 0..rows {
+        back[r * half..(r + 1) * half]
+            .copy_from_slice(&proj[(2 * r + 1) * half..(2 * r + 2) * half]);
+        proj.copy_within(2 * r * half..(2 * r + 1) * half, r * half);
+    }
+    proj.truncate(rows * half);
+    back
+}
+
 /// Multi-threaded GEMM only where the work pays for the fork (about 1 MFLOP).
-fn parallelism(work: usize) -> gemm::Parallelism {
-    let threads = rayon::current_num_threads();
+fn parallelism(work: usize, threads: usize) -> gemm::Parallelism {
     if threads > 1 && work >= 1 << 19 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -162,7 +221,7 @@ fn parallelism(work: usize) -> gemm::Parallelism {
 #[derive(Debug, Clone)]
 pub(crate) struct CpuLstm {
     config: LstmConfig,
-    cells: Vec<Vec<CpuCell>>,
+    layers: Vec<CpuLayer>,
 }
 
 /// Output sequence `(B, T, H * dirs)`, `h_n` and `c_n` `(layers * dirs, B, H)`, all row-major.
@@ -170,11 +229,11 @@ pub(crate) type CpuOutput = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 impl CpuLstm {
     pub(crate) fn new(config: LstmConfig, cells: &[Vec<LstmCell>]) -> Result<Self> {
-        let cells = cells
+        let layers = cells
             .iter()
-            .map(|dirs| dirs.iter().map(CpuCell::from_cell).collect())
+            .map(|dirs| CpuLayer::new(dirs))
             .collect::<Result<_>>()?;
-        Ok(Self { config, cells })
+        Ok(Self { config, layers })
     }
 
     /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`).
@@ -191,29 +250,35 @@ impl CpuLstm {
             Some((h, c)) => (h.to_vec(), c.to_vec()),
             None => (vec![0f32; state_len], vec![0f32; state_len]),
         };
-        let mut layer_input = x.to_vec();
-        for (layer, cells) in self.cells.iter().enumerate() {
-            let at = layer * dirs * batch * hid;
-            let (h_layer, c_layer) = (
-                &mut h_n[at..at + dirs * batch * hid],
-                &mut c_n[at..at + dirs * batch * hid],
-            );
-            let input = &layer_input;
-            let outputs: Vec<Vec<f32>> = if dirs == 1 {
-                vec![cells[0].run(input, batch, steps, h_layer, c_layer, false)]
-            } else {
-                let (hf, hb) = h_layer.split_at_mut(batch * hid);
-                let (cf, cb) = c_layer.split_at_mut(batch * hid);
-                let (fwd, bwd) = rayon::join(
-                    || cells[0].run(input, batch, steps, hf, cf, false),
-                    || cells[1].run(input, batch, steps, hb, cb, true),
-                );
-                vec![fwd, bwd]
-            };
-            layer_input = interleave(&outputs, batch * steps, hid);
+        // Time-major inside (each step's rows contiguous); the same thing at batch 1.
+        let mut layer_input = swap_batch_time(x, batch, steps);
+        let per_layer = dirs * batch * hid;
+        for ((layer, h), c) in self
+            .layers
+            .iter()
+            .zip(h_n.chunks_exact_mut(per_layer))
+            .zip(c_n.chunks_exact_mut(per_layer))
+        {
+            layer_input = layer.run(&layer_input, batch, steps, h, c);
         }
-        (layer_input, h_n, c_n)
+        (swap_batch_time(&layer_input, steps, batch), h_n, c_n)
     }
+}
+
+/// `(A, B, F)` -> `(B, A, F)` for row-major `x`, `F` inferred; a copy when `A` or `B` is 1.
+fn swap_batch_time(x: &[f32], a: usize, b: usize) -> Vec<f32> {
+    if a == 1 || b == 1 {
+        return x.to_vec();
+    }
+    let f = x.len() / (a * b);
+    let mut out = vec![0f32; x.len()];
+    for i in 0..a {
+        for j in 0..b {
+            out[(j * a + i) * f..(j * a + i + 1) * f]
+                .copy_from_slice(&x[(i * b + j) * f..(i * b + j + 1) * f]);
+        }
+    }
+    out
 }
 
 /// `(rows, H)` per direction -> `(rows, H * dirs)`, directions side by side as in PyTorch.
@@ -233,15 +298,41 @@ fn interleave(parts: &[Vec<f32>], rows: usize, hid: usize) -> Vec<f32> {
 }
 
 /// `c = σ(f) c + σ(i) tanh(g)`, `h = σ(o) tanh(c)` from pre-activations `[i; f; g; o]` plus bias.
-#[inline]
 fn activate(pre: &[f32], bias: &[f32], c: &mut [f32], h: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the features this function is compiled for.
+            unsafe { activate_avx2(pre, bias, c, h) };
+            return;
+        }
+    }
+    activate_body(pre, bias, c, h);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn activate_avx2(pre: &[f32], bias: &[f32], c: &mut [f32], h: &mut [f32]) {
+    activate_body(pre, bias, c, h);
+}
+
+/// Written with equal-length slices and no early exits so the compiler vectorises the whole loop.
+#[inline(always)]
+fn activate_body(pre: &[f32], bias: &[f32], c: &mut [f32], h: &mut [f32]) {
     let hid = h.len();
-    let (pi, rest) = pre.split_at(hid);
-    let (pf, rest) = rest.split_at(hid);
-    let (pg, po) = rest.split_at(hid);
-    let (bi, rest) = bias.split_at(hid);
-    let (bf, rest) = rest.split_at(hid);
-    let (bg, bo) = rest.split_at(hid);
+    let c = &mut c[..hid];
+    let (pi, pf, pg, po) = (
+        &pre[..hid],
+        &pre[hid..2 * hid],
+        &pre[2 * hid..3 * hid],
+        &pre[3 * hid..4 * hid],
+    );
+    let (bi, bf, bg, bo) = (
+        &bias[..hid],
+        &bias[hid..2 * hid],
+        &bias[2 * hid..3 * hid],
+        &bias[3 * hid..4 * hid],
+    );
     for j in 0..hid {
         let i = sigmoid(pi[j] + bi[j]);
         let f = sigmoid(pf[j] + bf[j]);
@@ -250,6 +341,17 @@ fn activate(pre: &[f32], bias: &[f32], c: &mut [f32], h: &mut [f32]) {
         let cj = f * c[j] + i * g;
         c[j] = cj;
         h[j] = o * tanh(cj);
+    }
+}
+
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -286,70 +388,65 @@ fn tanh(x: f32) -> f32 {
 fn matvec_add(w: &[f32], cols: usize, v: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if has_avx2_fma() {
             // SAFETY: the CPU supports the features this function is compiled for.
             unsafe { matvec_add_avx2(w, cols, v, out) };
             return;
         }
     }
-    matvec_add_tiled::<false>(w, cols, v, out);
+    matvec_add_rows(w, cols, v, out);
 }
 
+/// Eight rows at a time, one 8-lane accumulator each: eight independent FMA chains keep both FMA
+/// units busy, and each load of `v` serves eight rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn matvec_add_avx2(w: &[f32], cols: usize, v: &[f32], out: &mut [f32]) {
-    matvec_add_tiled::<true>(w, cols, v, out);
+    use std::arch::x86_64::*;
+    const ROWS: usize = 8;
+    let full = cols - cols % LANES;
+    let blocks = out.len() / ROWS;
+    for blk in 0..blocks {
+        let base = w.as_ptr().add(blk * ROWS * cols);
+        let mut acc = [_mm256_setzero_ps(); ROWS];
+        let mut k = 0;
+        while k < full {
+            let x = _mm256_loadu_ps(v.as_ptr().add(k));
+            for (q, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_loadu_ps(base.add(q * cols + k)), x, *a);
+            }
+            k += LANES;
+        }
+        for (q, a) in acc.iter().enumerate() {
+            let half = _mm_add_ps(_mm256_castps256_ps128(*a), _mm256_extractf128_ps(*a, 1));
+            let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
+            let mut s = _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
+            for (j, vj) in v.iter().enumerate().take(cols).skip(full) {
+                s += *base.add(q * cols + j) * vj;
+            }
+            out[blk * ROWS + q] += s;
+        }
+    }
+    let done = blocks * ROWS;
+    matvec_add_rows(&w[done * cols..], cols, v, &mut out[done..]);
 }
 
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
+/// Portable fallback, one row at a time with eight lane sums (which the compiler can vectorise).
+fn matvec_add_rows(w: &[f32], cols: usize, v: &[f32], out: &mut [f32]) {
+    for (row, o) in w.chunks_exact(cols).zip(out.iter_mut()) {
+        let mut lanes = [0f32; LANES];
+        let (rc, vc) = (row.chunks_exact(LANES), v.chunks_exact(LANES));
+        let (rr, vr) = (rc.remainder(), vc.remainder());
+        for (r8, v8) in rc.zip(vc) {
+            for l in 0..LANES {
+                lanes[l] += r8[l] * v8[l];
+            }
+        }
+        *o += lanes.iter().sum::<f32>() + rr.iter().zip(vr).map(|(a, b)| a * b).sum::<f32>();
     }
 }
 
 const LANES: usize = 8;
-
-/// Dot products four rows at a time, eight lanes each: 32 independent accumulators keep the FMA
-/// units busy, and `v` is read once per four rows.
-#[inline(always)]
-fn matvec_add_tiled<const FMA: bool>(w: &[f32], cols: usize, v: &[f32], out: &mut [f32]) {
-    let full = cols - cols % LANES;
-    let mut row_blocks = w.chunks_exact(4 * cols);
-    let mut out_blocks = out.chunks_exact_mut(4);
-    for (rows, o) in (&mut row_blocks).zip(&mut out_blocks) {
-        let (r0, rest) = rows.split_at(cols);
-        let (r1, rest) = rest.split_at(cols);
-        let (r2, r3) = rest.split_at(cols);
-        let mut acc = [[0f32; LANES]; 4];
-        for k in (0..full).step_by(LANES) {
-            for l in 0..LANES {
-                let x = v[k + l];
-                acc[0][l] = madd::<FMA>(r0[k + l], x, acc[0][l]);
-                acc[1][l] = madd::<FMA>(r1[k + l], x, acc[1][l]);
-                acc[2][l] = madd::<FMA>(r2[k + l], x, acc[2][l]);
-                acc[3][l] = madd::<FMA>(r3[k + l], x, acc[3][l]);
-            }
-        }
-        for (q, row) in [r0, r1, r2, r3].iter().enumerate() {
-            let mut s: f32 = acc[q].iter().sum();
-            for k in full..cols {
-                s = madd::<FMA>(row[k], v[k], s);
-            }
-            o[q] += s;
-        }
-    }
-    for (row, o) in row_blocks
-        .remainder()
-        .chunks_exact(cols)
-        .zip(out_blocks.into_remainder())
-    {
-        *o += row.iter().zip(v).map(|(a, b)| a * b).sum::<f32>();
-    }
-}
 
 #[cfg(test)]
 mod tests {

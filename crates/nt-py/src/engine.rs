@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -14,20 +15,34 @@ use nt_core::{Checkpoint, Engine, Error};
 use crate::errors::IntoPyResult;
 
 /// Copies a numpy array's values and shape; refuses arrays that are not C-contiguous (numpy's
-/// `as_slice` would also hand out a Fortran-ordered buffer, read in the wrong order).
+/// `as_slice` would also hand out a Fortran-ordered buffer, read in the wrong order) or not aligned.
+/// A copy that cannot be allocated is a `MemoryError`, not an abort (the array may be a memory map
+/// far larger than memory).
 pub fn values_of(x: &PyReadonlyArrayDyn<'_, f32>, what: &str) -> PyResult<(Vec<f32>, Vec<usize>)> {
     let dims = x.shape().to_vec();
     let not_c_order = || {
         Error::shape(
             what,
-            "a C-contiguous float32 array",
-            format!("a non-contiguous array of shape {}", fmt_shape(&dims)),
+            "a C-contiguous, aligned float32 array",
+            format!(
+                "a non-contiguous or unaligned array of shape {}",
+                fmt_shape(&dims)
+            ),
         )
     };
     if !x.is_c_contiguous() {
         return Err(not_c_order()).py_err();
     }
-    let values = x.as_slice().map_err(|_| not_c_order()).py_err()?.to_vec();
+    let slice = x.as_slice().map_err(|_| not_c_order()).py_err()?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(slice.len()).map_err(|_| {
+        PyMemoryError::new_err(format!(
+            "{what}: cannot allocate a copy of {} float32 values (shape {})",
+            slice.len(),
+            fmt_shape(&dims)
+        ))
+    })?;
+    values.extend_from_slice(slice);
     Ok((values, dims))
 }
 
@@ -48,20 +63,37 @@ pub struct NativeModel {
 
 #[pymethods]
 impl NativeModel {
-    /// Loads a neural_trader safetensors checkpoint.
+    /// Loads a neural_trader safetensors checkpoint; `threads` (default: one per core) sizes the
+    /// engine's own thread pool.
     #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let engine = py.detach(|| Engine::load(&path)).py_err()?;
+    #[pyo3(signature = (path, threads=None))]
+    fn load(py: Python<'_>, path: PathBuf, threads: Option<usize>) -> PyResult<Self> {
+        let threads = threads.unwrap_or_else(nt_core::engine::default_threads);
+        let engine = py
+            .detach(|| Engine::load(&path).and_then(|e| e.with_threads(threads)))
+            .py_err()?;
         Ok(Self { engine })
     }
 
     /// Loads a checkpoint from the bytes of a safetensors file.
     #[staticmethod]
-    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+    #[pyo3(signature = (data, threads=None))]
+    fn from_bytes(py: Python<'_>, data: &[u8], threads: Option<usize>) -> PyResult<Self> {
+        let threads = threads.unwrap_or_else(nt_core::engine::default_threads);
         let engine = py
-            .detach(|| Checkpoint::from_bytes(data).and_then(|ck| Engine::from_checkpoint(&ck)))
+            .detach(|| {
+                Checkpoint::from_bytes(data)
+                    .and_then(|ck| Engine::from_checkpoint(&ck))
+                    .and_then(|e| e.with_threads(threads))
+            })
             .py_err()?;
         Ok(Self { engine })
+    }
+
+    /// Threads of the engine's own pool.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.engine.threads()
     }
 
     /// Registry name of the model.

@@ -95,11 +95,11 @@ class TwinModel(nn.Module):
         """Loads a model saved by :meth:`save` (or by the Rust twin), in eval mode."""
         return cls.from_checkpoint(Checkpoint.read(path))
 
-    def to_native(self) -> Any:
+    def to_native(self, threads: int | None = None) -> Any:
         """The same weights in the Rust engine, without a file (see :mod:`neural_trader.native`)."""
         from neural_trader import native
 
-        return native.from_bytes(self.to_checkpoint().to_bytes())
+        return native.from_bytes(self.to_checkpoint().to_bytes(), threads)
 
 
 def load_exact(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
