@@ -13,6 +13,12 @@ from neural_trader.data.features import FEATURE_NAMES, FEATURE_WARMUP, feature_w
 from neural_trader.data.io import OHLCV_COLUMNS, load_ohlcv, validate_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, label_columns, make_labels
 from neural_trader.data.loaders import Loaders, feature_and_label_frames, make_loaders
+from neural_trader.data.multi_symbol import (
+    MultiSymbolLoaders,
+    MultiSymbolWindowDataset,
+    fit_pooled_scaler,
+    make_multi_symbol_loaders,
+)
 from neural_trader.data.scaling import Scaler
 from neural_trader.data.splits import Split, chronological_split, walk_forward_splits
 
@@ -22,17 +28,21 @@ __all__ = [
     "FEATURE_WARMUP",
     "OHLCV_COLUMNS",
     "Loaders",
+    "MultiSymbolLoaders",
+    "MultiSymbolWindowDataset",
     "Scaler",
     "Split",
     "WindowDataset",
     "chronological_split",
     "feature_and_label_frames",
     "feature_warmup",
+    "fit_pooled_scaler",
     "label_columns",
     "load_ohlcv",
     "make_features",
     "make_labels",
     "make_loaders",
+    "make_multi_symbol_loaders",
     "validate_ohlcv",
     "walk_forward_splits",
 ]

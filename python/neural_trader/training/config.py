@@ -11,7 +11,9 @@ from neural_trader.errors import ConfigError
 
 #: Fields that may differ between an interrupted run and its resumption (they do not change the maths
 #: of the steps already taken). Any other difference is refused, so a resumed run is the run it claims.
-RESUMABLE_CHANGES = frozenset({"epochs", "patience", "min_delta", "progress", "out_dir", "device"})
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "patience", "min_delta", "progress", "out_dir", "device", "dist_timeout_s"}
+)
 
 
 @dataclass
@@ -64,8 +66,12 @@ class TrainerConfig:
     # Where best.safetensors (model), last.safetensors (resume state), history.json/png go; None: nowhere.
     out_dir: str | None = None
     progress: bool = True
-    # "auto" picks CUDA when available.
+    # "auto" picks CUDA when available (under torchrun: this rank's GPU, cuda:LOCAL_RANK).
     device: str = "auto"
+    # Under torchrun: seconds a collective waits for the other ranks before raising, so a rank that
+    # hangs fails the run instead of stalling it forever. Long enough for rank 0 to write checkpoints
+    # and plots while the others wait at the next collective.
+    dist_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "plateau_patience", "patience"):
@@ -96,6 +102,8 @@ class TrainerConfig:
             raise ConfigError(f"mode must be 'min' or 'max', got {self.mode!r}")
         if self.monitor != "val_loss" and not self.monitor.startswith(("val_", "train_")):
             raise ConfigError(f"monitor must name a history key such as 'val_loss', got {self.monitor!r}")
+        if not (math.isfinite(self.dist_timeout_s) and self.dist_timeout_s > 0):
+            raise ConfigError(f"dist_timeout_s must be finite and > 0, got {self.dist_timeout_s!r}")
         if not self.min_delta >= 0:
             raise ConfigError(f"min_delta must be >= 0, got {self.min_delta!r}")
         after = self.unfreeze_after_epochs

@@ -16,6 +16,12 @@ Steps of :func:`pretrain_encoder`:
    early stopping on the validation loss; the best epoch's weights are kept.
 5. The encoder alone is written as a ``lstm_encoder`` checkpoint (tensors ``encoder.lstm.*``), which
    :func:`~neural_trader.training.transfer.load_pretrained_strict` loads into any classifier here.
+
+Under ``torchrun`` every rank passes the same windows: each draws the same order and masks, trains on its
+share of every global batch of ``batch_size`` windows with DistributedDataParallel, validates a block of
+the validation windows, and rank 0 writes the encoder (see :mod:`neural_trader.training.distributed`).
+The latent-spread penalty is a statistic of the batch, so with ``latent_weight > 0`` it is computed on
+each rank's share, as unsynchronised batch norm would be.
 """
 
 from __future__ import annotations
@@ -31,17 +37,19 @@ from typing import Literal
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from neural_trader import kernels
 from neural_trader.errors import ConfigError, DataError, ShapeError
 from neural_trader.models.masked_autoencoder import MaskedBiLSTMAutoencoder, MaskedBiLSTMAutoencoderConfig
+from neural_trader.training import distributed
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
 from neural_trader.training.rng import seed_everything
 from neural_trader.training.schedule import lr_at
-from neural_trader.training.trainer import build_optimizer, resolve_device
+from neural_trader.training.trainer import build_optimizer
 
 
 @dataclass
@@ -80,6 +88,8 @@ class PretrainConfig:
     device: str = "auto"
     # bfloat16 autocast on CUDA only.
     autocast: bool = True
+    # Under torchrun: seconds a collective waits for the other ranks (see TrainerConfig).
+    dist_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.mask_ratio < 1.0:
@@ -111,6 +121,7 @@ class PretrainConfig:
             seed=self.seed,
             device=self.device,
             progress=self.progress,
+            dist_timeout_s=self.dist_timeout_s,
         )
 
 
@@ -181,6 +192,17 @@ def _check_windows(windows: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+class _Objective(nn.Module):
+    """The autoencoder's loss as a forward pass: DistributedDataParallel synchronises through forward."""
+
+    def __init__(self, model: MaskedBiLSTMAutoencoder) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.model.loss(x, mask)
+
+
 def _masks(cfg: PretrainConfig, n: int, length: int, seed: int) -> torch.Tensor:
     m = kernels.mask(n, length, cfg.mask_ratio, cfg.mask_strategy, cfg.patch_size, seed=seed)
     return torch.from_numpy(m)
@@ -239,8 +261,9 @@ def pretrain_encoder(
         )
 
     seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
+    device = distributed.setup(cfg.device, cfg.dist_timeout_s)
     model = MaskedBiLSTMAutoencoder(model_config).to(device)
+    objective = distributed.wrap_model(_Objective(model), device)
     optimizer = build_optimizer(model, cfg.trainer_config())
     val_mask = _masks(cfg, len(val_x), length, seed=cfg.seed + 2**32)
     shuffle = torch.Generator().manual_seed(cfg.seed)
@@ -250,16 +273,19 @@ def pretrain_encoder(
     history, stopper = History(), EarlyStopping(cfg.patience, cfg.min_delta, "min")
     best_state: dict[str, torch.Tensor] = {}
     step = 0
+    show = cfg.progress and distributed.is_main()
     for epoch in range(cfg.epochs):
         started = time.perf_counter()
-        model.train()
+        objective.train()
         masks = _masks(cfg, len(train_x), length, seed=cfg.seed * 100_003 + epoch)
         order = torch.randperm(len(train_x), generator=shuffle)
         total = 0.0
         for b in tqdm(
-            range(batches), desc=f"pretrain {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False
+            range(batches), desc=f"pretrain {epoch + 1}/{cfg.epochs}", disable=not show, leave=False
         ):
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            # Every rank draws the same order; each trains on its share of the global batch.
+            batch = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            idx, n = distributed.share_of(batch)
             lr = lr_at(
                 step,
                 base_lr=cfg.lr,
@@ -270,34 +296,34 @@ def pretrain_encoder(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast("cuda", dtype=torch.bfloat16) if use_autocast else contextlib.nullcontext():
-                loss, _ = model.loss(train_x[idx].to(device), masks[idx].to(device))
+                loss, _ = objective(train_x[idx].to(device), masks[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            weight = distributed.loss_weight(n, len(batch))  # 1 in one process
+            (loss if weight == 1.0 else loss * weight).backward()
             if cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
             step += 1
-            total += float(loss.detach()) * len(idx)
+            total += float(loss.detach()) * n
         val = _validate(model, val_x, val_mask, cfg.batch_size, device)
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": total / len(train_x),
-                **val,
-                "lr": lr,
-                "seconds": time.perf_counter() - started,
-            }
-        )
-        if stopper.update(val["val_loss"], epoch + 1):
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": distributed.all_reduce_sum([total], device)[0] / len(train_x),
+            **val,
+            "lr": lr,
+            "seconds": time.perf_counter() - started,
+        }
+        record = distributed.broadcast_from_main(record)  # every rank stops on the same numbers
+        history.append(record)
+        if stopper.update(record["val_loss"], epoch + 1):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if stopper.should_stop:
             break
     if best_state:
         model.load_state_dict(best_state)
     model.eval()
-    path = None
-    if encoder_path is not None:
-        path = Path(encoder_path)
+    path = Path(encoder_path) if encoder_path is not None else None
+    if path is not None and distributed.is_main():
         note = {
             "best_val_loss": stopper.best,
             "best_epoch": stopper.best_epoch,
@@ -306,6 +332,7 @@ def pretrain_encoder(
             "val_windows": len(val_x),
         }
         model.encoder_only().save(path, extra={**(extra or {}), "pretraining": json.dumps(note)})
+    distributed.barrier()  # the encoder file exists for every rank once this returns
     return PretrainResult(model, history, stopper.best, stopper.best_epoch, path)
 
 
@@ -315,11 +342,15 @@ def _validate(
 ) -> dict[str, float]:
     model.eval()
     sums = {"val_loss": 0.0, "val_reconstruction": 0.0, "val_latent": 0.0}
-    for start in range(0, len(x), batch_size):
-        xb, mb = x[start : start + batch_size].to(device), mask[start : start + batch_size].to(device)
+    # Under torchrun each rank validates one contiguous block; the sums are added over ranks.
+    lo, hi = distributed.shard_bounds(len(x), distributed.rank(), distributed.world_size())
+    for start in range(lo, hi, batch_size):
+        stop = min(start + batch_size, hi)
+        xb, mb = x[start:stop].to(device), mask[start:stop].to(device)
         loss, parts = model.loss(xb, mb)
         n = len(xb)
         sums["val_loss"] += float(loss) * n
         sums["val_reconstruction"] += float(parts["reconstruction"]) * n
         sums["val_latent"] += float(parts["latent"]) * n
-    return {k: v / len(x) for k, v in sums.items()}
+    totals = distributed.all_reduce_sum(list(sums.values()), device)
+    return {k: v / len(x) for k, v in zip(sums, totals, strict=True)}

@@ -2,9 +2,10 @@
 checkpoint, resumable state, history. One class, read top to bottom; the task adapter
 (:mod:`neural_trader.training.tasks`) is the only model-specific part.
 
-Creation is kept separable for DistributedDataParallel later: build the model, wrap it, build the
-optimizer (:func:`build_optimizer`) and the loaders (with a ``DistributedSampler``) outside, then hand
-them in. Saving goes through ``model.module`` when the model is wrapped.
+Launched by ``torchrun``, the same code trains on every rank with DistributedDataParallel: the trainer
+joins the process group, wraps the model, cuts every global batch of the training loader across ranks,
+gathers evaluation predictions, decides on rank 0's numbers and writes files from rank 0 only (see
+:mod:`neural_trader.training.distributed`).
 
 Example:
     >>> cfg = TrainerConfig(epochs=10, out_dir="runs/a")
@@ -30,6 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neural_trader.errors import CheckpointError, ConfigError, NeuralTraderError
+from neural_trader.training import distributed
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
@@ -42,6 +44,9 @@ from neural_trader.training.resume import (
 from neural_trader.training.rng import capture_rng, loader_generators, restore_rng, seed_everything
 from neural_trader.training.schedule import lr_at
 from neural_trader.training.tasks import Task
+
+# Kept importable from here, where it was first defined.
+resolve_device = distributed.resolve_device
 
 BEST_CHECKPOINT = "best.safetensors"
 RESUME_STATE = "last.safetensors"
@@ -67,13 +72,6 @@ def build_optimizer(model: nn.Module, config: TrainerConfig) -> torch.optim.Adam
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; anything else as ``torch.device(name)``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class Trainer:
@@ -102,7 +100,7 @@ class Trainer:
         checkpoint_extra: dict[str, str] | None = None,
     ) -> None:
         self.config = config
-        self.device = resolve_device(config.device)
+        self.device = distributed.setup(config.device, config.dist_timeout_s)
         self.model = model.to(self.device)
         self.task = task
         self.optimizer = optimizer or build_optimizer(model, config)
@@ -136,9 +134,12 @@ class Trainer:
                 continues after its last completed epoch, with the same model, optimizer, schedule,
                 early-stopping and random states.
 
+        Under ``torchrun`` every rank calls ``fit`` with the same loaders (same data, same seeds); the
+        training loader's ``batch_size`` is the global batch (see :mod:`~neural_trader.training.distributed`).
+
         Raises:
             CheckpointError: an unreadable or mismatched resume file. ConfigError: a monitored key the
-                history lacks, a resume file made with different settings.
+                history lacks, a resume file made with different settings, ranks with different data.
             FloatingPointError: the training loss became NaN or Inf.
         """
         cfg = self.config
@@ -147,55 +148,77 @@ class Trainer:
         else:
             seed_everything(cfg.seed)
             self.frozen = [n for n, p in self._unwrapped().named_parameters() if not p.requires_grad]
-        if self.out_dir is not None:
+        batches = distributed.shard_for_training(train_loader, cfg.seed)
+        distributed.check_same(
+            (len(batches), distributed.generator_digest(loader_generators(train_loader))),
+            "the training loader (number of batches, shuffling generator state)",
+        )
+        self.model = distributed.wrap_model(self.model, self.device)
+        main = distributed.is_main()
+        if self.out_dir is not None and main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        total_steps = cfg.epochs * max(1, len(train_loader))
+        total_steps = cfg.epochs * max(1, len(batches))
         while self.epoch < cfg.epochs and not self.stopper.should_stop:
             started = time.perf_counter()
             self._maybe_unfreeze()
-            train_loss = self._train_epoch(train_loader, total_steps)
+            distributed.set_epoch(train_loader, self.epoch)
+            train_loss = self._train_epoch(batches, total_steps)
             val = self.evaluate(val_loader)
             self.epoch += 1
             record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self._current_lr()}
             record.update({f"val_{k}": v for k, v in val.items()})
             record["seconds"] = time.perf_counter() - started
+            # Every rank decides on rank 0's record: the same early stop, schedule step and best epoch.
+            record = distributed.broadcast_from_main(record)
             self.history.append(record)
             if cfg.monitor not in record:
                 raise ConfigError(f"monitor {cfg.monitor!r} is not in the history; keys: {sorted(record)}")
             if self.scheduler is not None:
                 self.scheduler.step(record[cfg.monitor])
-            if self.stopper.update(record[cfg.monitor], self.epoch) and self.out_dir is not None:
-                self._save_best()
-            if self.out_dir is not None:
+            improved = self.stopper.update(record[cfg.monitor], self.epoch)
+            if self.out_dir is not None and main:
+                if improved:
+                    self._save_best()
                 self.save_state(self.out_dir / RESUME_STATE, train_loader)
                 self.history.save(self.out_dir / "history.json")
-        if self.out_dir is not None and self.history.records:
+        if self.out_dir is not None and main and self.history.records:
             self.history.plot(self.out_dir / "history.png", title=type(self._unwrapped()).__name__)
+        distributed.barrier()  # rank 0's files exist for every rank once fit returns
         return self.history
 
-    def _train_epoch(self, loader: Iterable, total_steps: int) -> float:
+    def _train_epoch(self, batches: Iterable, total_steps: int) -> float:
         cfg = self.config
         self.model.train()
         total = torch.zeros((), device=self.device)
         count = 0
-        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False)
-        for x, y in bar:
+        show = cfg.progress and distributed.is_main()
+        bar = tqdm(
+            distributed.counted(batches),
+            total=len(batches),  # type: ignore[arg-type]
+            desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+            disable=not show,
+            leave=False,
+        )
+        for x, y, n, weight in bar:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self._set_lr(total_steps)
             with self._autocast():
                 loss = self.task.loss(self.model(x), x, y)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # weight is 1 in one process; across ranks it turns DDP's mean of rank means into the mean
+            # over the global batch (distributed.loss_weight).
+            (loss if weight == 1.0 else loss * weight).backward()
             if cfg.grad_clip is not None:
                 trainable = [p for p in self.model.parameters() if p.grad is not None]
                 nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             self.optimizer.step()
             self.step += 1
-            total += loss.detach().float() * len(x)
-            count += len(x)
-            if cfg.progress and self.step % 20 == 0:
+            total += loss.detach().float() * n
+            count += n
+            if show and self.step % 20 == 0:
                 bar.set_postfix(loss=f"{float(loss):.4f}")
-        mean = float(total) / max(count, 1)
+        total_sum, count = distributed.all_reduce_sum([float(total), count], self.device)
+        mean = total_sum / max(count, 1)
         if not np.isfinite(mean):
             raise FloatingPointError(
                 f"training loss is {mean} in epoch {self.epoch + 1}; "
@@ -230,6 +253,11 @@ class Trainer:
         for name in self.frozen:
             params[name].requires_grad_(True)
         self.frozen = []
+        if distributed.is_distributed():
+            # DDP synchronises the parameters that required a gradient when it was built: wrap anew
+            # (dropping the old wrapper first, which removes its gradient hooks).
+            self.model = self._unwrapped()
+            self.model = distributed.wrap_model(self.model, self.device)
         self.lr_scale *= cfg.unfreeze_lr_factor
         if self.scheduler is not None:
             for group in self.optimizer.param_groups:
@@ -241,32 +269,38 @@ class Trainer:
     # ------------------------------------------------------------------------------------ evaluate
     @torch.no_grad()
     def predict(self, loader: Iterable) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean loss and the task's concatenated predictions over ``loader``, in eval mode."""
-        self.model.eval()
+        """Mean loss and the task's concatenated predictions over ``loader``, in eval mode.
+
+        Under ``torchrun`` (every rank must call it) each rank predicts a contiguous block of the
+        loader's windows and every rank gets the whole result, in the loader's order.
+        """
+        model = self._unwrapped().eval()  # no DDP wrapper: evaluation has no gradients to synchronise
         total, count = 0.0, 0
         collected: dict[str, list[np.ndarray]] = defaultdict(list)
-        for x, y in loader:
+        for x, y in distributed.shard_for_evaluation(loader):
             x, y = x.to(self.device), y.to(self.device)
             with self._autocast():
-                output = self.model(x)
+                output = model(x)
                 loss = self.task.loss(output, x, y)
             total += float(loss) * len(x)
             count += len(x)
             for key, value in self.task.predictions(output, y).items():
                 collected[key].append(value)
+        total, count = distributed.all_reduce_sum([total, count], self.device)
         if count == 0:
             raise NeuralTraderError("the evaluation loader yielded no batch")
-        return total / count, {k: np.concatenate(v) for k, v in collected.items()}
+        gathered = distributed.gather_arrays({k: np.concatenate(v) for k, v in collected.items()})
+        return total / count, gathered
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """``{"loss": ..., <task metrics>}`` over ``loader``.
+        """``{"loss": ..., <task metrics>}`` over ``loader`` (rank 0's values on every rank).
 
         Example:
             >>> trainer.evaluate(loaders.test)["balanced_accuracy"]  # doctest: +SKIP
             0.51
         """
         loss, collected = self.predict(loader)
-        return {"loss": loss, **self.task.metrics(collected)}
+        return distributed.broadcast_from_main({"loss": loss, **self.task.metrics(collected)})
 
     # ------------------------------------------------------------------------------- checkpoints
     def _save_best(self) -> None:
@@ -284,7 +318,10 @@ class Trainer:
         return path if path is not None and path.exists() else None
 
     def save_state(self, path: str | os.PathLike, train_loader: Any = None) -> None:
-        """Writes the resume file (format in :mod:`neural_trader.training.resume`)."""
+        """Writes the resume file (format in :mod:`neural_trader.training.resume`); under ``torchrun``
+        only rank 0 writes (every rank holds the same state)."""
+        if not distributed.is_main():
+            return
         model = self._unwrapped()
         opt_tensors, opt_meta = optimizer_state_to_flat(self.optimizer)
         rng_tensors, rng_meta = capture_rng(
