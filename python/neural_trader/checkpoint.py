@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,9 @@ class Checkpoint:
             )
         try:
             config = json.loads(metadata["config"])
-        except json.JSONDecodeError as e:
+        except (ValueError, RecursionError) as e:
+            # ValueError covers JSONDecodeError and integers beyond Python's digit limit; RecursionError a
+            # hostile nesting depth.
             raise CheckpointError(f"{source}: config metadata is not valid JSON: {e}") from None
         if not isinstance(config, dict):
             raise CheckpointError(f"{source}: config metadata must be a JSON object, got {config!r}")
@@ -102,7 +105,31 @@ class Checkpoint:
             CheckpointError: the file is not a valid neural_trader checkpoint.
         """
         path = Path(path)
-        return cls.from_bytes(path.read_bytes(), source=str(path))
+        return cls.from_bytes(read_regular_file(path), source=str(path))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file, and no more than its size.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO (whose open would block
+    forever), a device such as ``/dev/zero`` (which never ends) or a directory is a ``CheckpointError``.
+
+    Raises:
+        FileNotFoundError: no such file. CheckpointError: not a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise CheckpointError(
+            f"{path} is not a regular file (a directory, FIFO or device is never a checkpoint)"
+        )
+    with os.fdopen(fd, "rb") as f:
+        return f.read(st.st_size)
 
 
 def read_metadata(data: bytes) -> dict[str, str]:
@@ -116,6 +143,12 @@ def read_metadata(data: bytes) -> dict[str, str]:
 def write_atomic(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path``; a crash leaves either the old or the new file, never half of one."""
     directory = path.parent if str(path.parent) else Path(".")
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            # The rename would replace a device, FIFO or directory entry (as root: /dev/full itself).
+            raise CheckpointError(f"refusing to replace {path}: it exists and is not a regular file")
+    except FileNotFoundError:
+        pass
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -34,7 +34,10 @@ _MAX_SEED = 2**64
 
 def _as_array(x: Any, name: str, ndim: int, shape_doc: str, *, float32_only: bool = False) -> np.ndarray:
     """``x`` as a C-contiguous, aligned, native float32/float64 array of rank ``ndim`` (see module doc)."""
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
+        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
     kind = arr.dtype.kind
     if kind in _REJECTED_KINDS or kind not in "fiu":
         label = _REJECTED_KINDS.get(kind, str(arr.dtype))
@@ -45,7 +48,9 @@ def _as_array(x: Any, name: str, ndim: int, shape_doc: str, *, float32_only: boo
         target = np.dtype(np.float32)
     else:
         target = np.dtype(np.float64)
-    return np.require(arr, dtype=target, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    # float64 beyond float32's range becomes Inf here, which the kernel then refuses by position.
+    with np.errstate(over="ignore"):
+        return np.require(arr, dtype=target, requirements=["C_CONTIGUOUS", "ALIGNED"])
 
 
 def _count(value: Any, name: str, minimum: int = 0) -> int:
@@ -58,6 +63,8 @@ def _count(value: Any, name: str, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be an integer, got {value!r}") from None
     if number < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {number}")
+    if number >= _MAX_SEED:  # beyond the Rust side's 64-bit integers: refused here, by name
+        raise ConfigError(f"{name} must be < 2**64, got {number}")
     return number
 
 

@@ -7,8 +7,9 @@
 //! names it, before any model code runs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use candle_core::{DType, Device, Shape, Tensor};
@@ -84,10 +85,12 @@ impl Checkpoint {
         })
     }
 
-    /// Reads and parses a checkpoint file.
+    /// Reads and parses a checkpoint file. Only a regular file is read, and no more than its size: a
+    /// directory, a FIFO (whose open would block forever) or a device such as `/dev/zero` (which never
+    /// ends) is a checkpoint error.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_regular_file(path)?;
         Self::from_bytes(&bytes)
             .map_err(|e| Error::Checkpoint(format!("{}: {}", path.display(), strip_prefix(&e))))
     }
@@ -156,7 +159,47 @@ impl Checkpoint {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, fsync and rename.
+/// Reads the whole of a regular file, refusing anything else before opening it (see
+/// [`Checkpoint::read`]). The size is checked again on the open file, so a file swapped for a device
+/// between the two checks is refused too; reading stops at the size seen then.
+fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let not_regular = || {
+        Error::Checkpoint(format!(
+            "{} is not a regular file (a directory, FIFO or device is never a checkpoint)",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let len = usize::try_from(meta.len())
+        .map_err(|_| Error::Checkpoint(format!("{} is too large to read", path.display())))?;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        Error::Checkpoint(format!(
+            "{}: cannot allocate {len} bytes to read it",
+            path.display()
+        ))
+    })?;
+    file.take(meta.len())
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// Distinguishes the temporary files of concurrent saves within one process.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, fsync and rename. Each save
+/// creates its own temporary file (process id and a counter, created exclusively), so concurrent saves
+/// to one path, from threads or processes, never write into the same temporary file: the result is one
+/// of the complete files.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -165,13 +208,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::Checkpoint(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    // The rename would replace a device, FIFO or directory entry (as root: `/dev/full` itself).
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(Error::Checkpoint(format!(
+                "refusing to replace {}: it exists and is not a regular file",
+                path.display()
+            )));
+        }
+    }
+    let (tmp, mut file) =
+        create_temporary(&dir, &name.to_string_lossy()).map_err(|e| Error::io(path, e))?;
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -185,6 +233,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// Creates `.{name}.tmp-{pid}-{n}` in `dir` with `create_new` (`O_EXCL`), trying the next `n` if a file
+/// of that name is left over from a killed process whose id was reused.
+fn create_temporary(
+    dir: &Path,
+    name: &str,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    let mut attempts = 0;
+    loop {
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 64 => {
+                attempts += 1
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn strip_prefix(e: &Error) -> String {
@@ -332,5 +404,65 @@ impl SimpleBackend for Recorder {
 
     fn contains_tensor(&self, _: &str) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("nt-core-ck-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn read_refuses_what_is_not_a_regular_file() {
+        let dir = scratch("read");
+        for path in [dir.as_path(), Path::new("/dev/zero")] {
+            if !path.exists() {
+                continue;
+            }
+            let err = Checkpoint::read(path).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+        assert!(matches!(
+            Checkpoint::read(dir.join("missing")),
+            Err(Error::Io { .. })
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn write_refuses_to_replace_a_directory() {
+        let dir = scratch("dir");
+        let target = dir.join("model.safetensors");
+        std::fs::create_dir(&target).unwrap();
+        let err = write_atomic(&target, b"data").unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        assert!(target.is_dir());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_saves_to_one_path_leave_one_complete_file() {
+        let dir = scratch("concurrent");
+        let target = dir.join("model.safetensors");
+        let payloads: Vec<Vec<u8>> = (0..8u8).map(|k| vec![k; 1 << 16]).collect();
+        for _ in 0..20 {
+            std::thread::scope(|s| {
+                for p in &payloads {
+                    let target = &target;
+                    s.spawn(move || write_atomic(target, p).unwrap());
+                }
+            });
+            let got = std::fs::read(&target).unwrap();
+            assert!(payloads.contains(&got), "a mix of saves");
+            let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+            assert_eq!(names.len(), 1, "temporary files left behind");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,5 +1,18 @@
 //! `neural_trader._core`: a thin PyO3 shim over nt-core. Each function extracts numpy arrays, releases the
 //! GIL around the core call, and maps errors through [`errors::to_py_err`]. No maths lives here.
+//!
+//! Nothing that Python hands over may panic the interpreter: no `unwrap`/`expect`/`panic!`, no
+//! indexing or slicing that can go out of bounds (use `get`, iterators or pattern matching), enforced
+//! below for the whole crate.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
 
 use pyo3::prelude::*;
 

@@ -74,7 +74,10 @@ class WindowDataset(Dataset):
         drop_unlabeled: bool = True,
     ) -> None:
         if getattr(series, "ndim", None) != 2:
-            series = np.asarray(series)
+            try:
+                series = np.asarray(series)
+            except ValueError as e:  # a ragged nested list
+                raise ShapeError(f"series is not a rectangular (T, F) array: {e}") from None
             if series.ndim != 2:
                 raise ShapeError(f"series must be (T, F), got shape {series.shape}")
         n_rows, n_features = series.shape
@@ -96,7 +99,10 @@ class WindowDataset(Dataset):
         ends = starts + window - 1
         self.labels: np.ndarray | None = None
         if labels is not None:
-            labels = np.asarray(labels, dtype=np.float32)
+            try:
+                labels = np.asarray(labels, dtype=np.float32)
+            except (ValueError, TypeError) as e:  # text, None, ragged lists
+                raise DataError(f"labels must be real numbers: {e}") from None
             if labels.ndim != 2 or labels.shape[0] != n_rows:
                 raise ShapeError(f"labels must be ({n_rows}, L), got shape {labels.shape}")
             kept = np.isfinite(labels[ends]).all(axis=1) if drop_unlabeled else np.ones(len(ends), bool)
@@ -148,8 +154,8 @@ def _materialise(
 def _check_finite(series: np.ndarray, start: int, stop: int) -> None:
     for lo in range(start, stop, _CHECK_CHUNK_ROWS):
         chunk = np.asarray(series[lo : min(stop, lo + _CHECK_CHUNK_ROWS)])
-        if not np.issubdtype(chunk.dtype, np.number):
-            raise DataError(f"series must be numeric, got dtype {chunk.dtype}")
+        if chunk.dtype.kind not in "iuf":  # complex would lose its imaginary part without a word
+            raise DataError(f"series must hold real numbers, got dtype {chunk.dtype}")
         bad = np.argwhere(~np.isfinite(chunk))
         if bad.size:
             row, col = (int(v) for v in bad[0])

@@ -23,7 +23,10 @@ Policies, chosen explicitly because silent repairs are how look-ahead bugs and f
 from __future__ import annotations
 
 import importlib
+import lzma
 import os
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -165,6 +168,11 @@ def _load_file(path: Path, nan_policy: NanPolicy) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         # pandas' ParserError and pyarrow's ArrowInvalid are ValueErrors too.
         raise DataError(f"{path.name}: cannot be read as a table: {exc}") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        # A corrupt or truncated .gz/.bz2/.xz/.zip; an unreadable file stays an OSError.
+        if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+            raise
+        raise DataError(f"{path.name}: corrupt or truncated compressed file: {exc}") from exc
     try:
         return validate_ohlcv(raw, nan_policy=nan_policy)
     except DataError as exc:
@@ -210,8 +218,12 @@ def _parse_times(frame: pd.DataFrame, columns: dict[str, object]) -> pd.Datetime
             "pd.to_datetime(values, unit='s')"
         )
     else:
+        _check_time_lengths(raw, name)
         try:
-            parsed = pd.to_datetime(raw, errors="coerce")
+            with warnings.catch_warnings():
+                # "Could not infer format": the rows that do not parse are reported just below.
+                warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+                parsed = pd.to_datetime(raw, errors="coerce")
         except (ValueError, TypeError) as exc:  # mixed time zones, out-of-range dates
             raise DataError(f"time column {name!r} cannot be parsed: {exc}") from exc
         if not isinstance(parsed, pd.DatetimeIndex):
@@ -227,6 +239,23 @@ def _parse_times(frame: pd.DataFrame, columns: dict[str, object]) -> pd.Datetime
     return times
 
 
+# No timestamp format needs more characters; dateutil's parser takes quadratic time on a hostile
+# multi-megabyte field, so longer strings are refused before parsing.
+_MAX_TIME_CHARS = 64
+
+
+def _check_time_lengths(raw: pd.Index, name: str) -> None:
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        lengths = pd.Series(raw).map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+        too_long = np.flatnonzero(lengths > _MAX_TIME_CHARS)
+        if too_long.size:
+            row = int(too_long[0])
+            raise DataError(
+                f"row {row}: time column {name!r} holds {lengths[row]} characters, "
+                f"more than any timestamp ({_MAX_TIME_CHARS})"
+            )
+
+
 def _check_increasing(times: pd.DatetimeIndex) -> None:
     stamps = times.asi8
     bad = np.flatnonzero(stamps[1:] <= stamps[:-1])
@@ -238,8 +267,8 @@ def _check_increasing(times: pd.DatetimeIndex) -> None:
 
 
 def _numeric(column: pd.Series, name: str, times: pd.DatetimeIndex) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column.dtype):
-        raise DataError(f"column {name!r} is not numeric (dtype bool)")
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_complex_dtype(column.dtype):
+        raise DataError(f"column {name!r} is not numeric (dtype {column.dtype})")
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_complex_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     coerced = pd.to_numeric(column, errors="coerce")

@@ -21,6 +21,7 @@ For a horizon ``h`` (in bars) and the forward log return ``r = log(c_{e+h} / c_e
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,7 +62,11 @@ def make_labels(
         ['direction_1', 'direction_7', 'trend_1', 'trend_7', 'forward_return_1', 'forward_return_7']
     """
     horizons = check_horizons(horizons)
-    if not (np.isfinite(dead_zone) and dead_zone >= 0):
+    if (
+        isinstance(dead_zone, bool)
+        or not isinstance(dead_zone, numbers.Real)
+        or not (np.isfinite(dead_zone) and dead_zone >= 0)
+    ):
         raise ConfigError(f"dead_zone must be finite and >= 0, got {dead_zone}")
     if isinstance(vol_window, bool) or not isinstance(vol_window, int) or vol_window < 2:
         raise ConfigError(f"vol_window must be an integer >= 2, got {vol_window!r}")
@@ -105,8 +110,8 @@ def check_horizons(horizons: Sequence[int]) -> tuple[int, ...]:
     if isinstance(horizons, (int, str)) or len(horizons) == 0:
         raise ConfigError(f"horizons must be a non-empty sequence of integers, got {horizons!r}")
     for h in horizons:
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-            raise ConfigError(f"every horizon must be an integer >= 1, got {h!r}")
+        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 1 <= h < 2**63:
+            raise ConfigError(f"every horizon must be an integer in [1, 2**63), got {h!r}")
     if len(set(horizons)) != len(horizons):
         raise ConfigError(f"horizons repeat a value: {list(horizons)}")
     return tuple(int(h) for h in horizons)

@@ -141,6 +141,14 @@ def make_loaders(
         (torch.Size([64, 64, 28]), torch.Size([64, 6]))
     """
     horizons = check_horizons(horizons)
+    for name, value, least in (
+        ("batch_size", batch_size, 1),
+        ("num_workers", num_workers, 0),
+        ("seed", seed, 0),
+    ):
+        # torch's DataLoader and Generator would raise ValueError/RuntimeError; name the field instead.
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{name} must be an integer >= {least}, got {value!r}")
     label_names = tuple(label_columns(horizons) if labels is None else labels)
     feats, label_frame = feature_and_label_frames(
         bars, horizons=horizons, features=features, dead_zone=dead_zone

@@ -139,7 +139,8 @@ class Split:
         """
         try:
             doc = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
+            # ValueError: invalid JSON, or an integer beyond Python's digit limit; RecursionError: nesting.
             raise ConfigError(f"split JSON cannot be parsed: {exc}") from exc
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ConfigError(f"not a split document (expected format {_FORMAT!r})")
@@ -162,7 +163,11 @@ class Split:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Split:
         """Reads a split written by :meth:`save`; see :meth:`from_json` for the checks."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a split document (not UTF-8 text): {exc}") from exc
+        return cls.from_json(text)
 
 
 def chronological_split(
@@ -193,7 +198,13 @@ def chronological_split(
         {'train': (0, 63), 'val': (68, 81), 'test': (86, 100)}
     """
     embargo = _check_embargo(horizon, embargo)
-    if len(fractions) != 3 or any(not f > 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+    _check_positive("n_rows", n_rows)
+    if (
+        not isinstance(fractions, (tuple, list))
+        or len(fractions) != 3
+        or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0 for f in fractions)
+        or abs(sum(fractions) - 1) > 1e-9
+    ):
         raise ConfigError(f"fractions must be three positive shares summing to 1, got {fractions!r}")
     usable = n_rows - 2 * embargo
     # The epsilon keeps 0.7 * 940 = 657.9999... from losing a row to float rounding.

@@ -7,8 +7,11 @@ Rust twin uses as its ``VarBuilder`` paths.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
 import torch
@@ -86,7 +89,20 @@ class TwinModel(nn.Module):
                 f"checkpoint holds model {ck.model!r}, not {cls.registry_name!r}; "
                 "use neural_trader.load() to pick the class from the file"
             )
-        model = cls(config_from_dict(cls.config_class, ck.config))
+        check_config_sizes(ck.config, _elements(ck.tensors))
+        config = config_from_dict(cls.config_class, ck.config)
+        # Build once on the meta device (no memory), so a config that does not match the file is refused
+        # before a single real parameter is allocated: a few-KB file claiming hidden_size=2**30 must not
+        # make this process allocate gigabytes.
+        try:
+            with _parameter_budget(len(ck.tensors) + _SLACK_TENSORS), torch.device("meta"):
+                skeleton = cls(config)
+        except (NotImplementedError, RuntimeError):
+            # An __init__ that computes values cannot run on meta; the config's sizes are bounded anyway.
+            skeleton = None
+        if skeleton is not None:
+            check_tensor_shapes(skeleton.state_dict(), ck.tensors)
+        model = cls(config)
         load_exact(model, ck.tensors)
         return model.eval()
 
@@ -104,7 +120,16 @@ class TwinModel(nn.Module):
 
 def load_exact(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Loads ``tensors`` into ``model``; every missing, extra or misshapen tensor is named in one error."""
-    expected = model.state_dict()
+    check_tensor_shapes(model.state_dict(), tensors)
+    model.load_state_dict(tensors, strict=True)
+
+
+def check_tensor_shapes(expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor]) -> None:
+    """Compares a model's ``state_dict()`` (real or on the meta device) with a file's tensors.
+
+    Raises:
+        CheckpointError: naming every missing, misshapen and unexpected tensor.
+    """
     problems = [
         f"missing tensor `{k}` (expected shape {tuple(v.shape)})"
         for k, v in expected.items()
@@ -118,4 +143,70 @@ def load_exact(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     problems += [f"unexpected tensor `{k}`" for k in sorted(set(tensors) - set(expected))]
     if problems:
         raise CheckpointError("; ".join(problems))
-    model.load_state_dict(tensors, strict=True)
+
+
+# A config read from a file may not ask for a size (an integer field, or the length of a list field)
+# beyond this or beyond the number of scalars the file holds, whichever is larger: no dimension of a
+# model can exceed its parameter count, and the check costs nothing while building the model to find
+# out could cost gigabytes (``list(range(output_size))``) or minutes (a million layers).
+_MIN_SIZE_BOUND = 2**20
+# Parameter tensors the meta build may register beyond the file's count before it stops: enough to
+# name a few missing tensors in the error, far too few for a hostile layer count to cost anything.
+_SLACK_TENSORS = 64
+
+
+def _elements(tensors: dict[str, torch.Tensor]) -> int:
+    return sum(t.numel() for t in tensors.values())
+
+
+def check_config_sizes(config: Any, held: int, path: str = "config") -> None:
+    """Refuses integers and lists in a config read from a file that exceed what the file could use.
+
+    Raises:
+        CheckpointError: naming the field, its value and the bound.
+    """
+    bound = max(_MIN_SIZE_BOUND, held)
+    if isinstance(config, dict):
+        for key, value in config.items():
+            check_config_sizes(value, held, f"{path}.{key}" if path != "config" else str(key))
+    elif isinstance(config, list):
+        if len(config) > bound:
+            raise CheckpointError(
+                f"config field {path} has {len(config)} entries, more than the file can use"
+            )
+        for value in config:
+            check_config_sizes(value, held, path)
+    elif isinstance(config, int) and not isinstance(config, bool) and abs(config) > bound:
+        raise CheckpointError(
+            f"config field {path} = {config} is larger than any size a file of {held} scalars can use "
+            f"(bound {bound})"
+        )
+
+
+@contextlib.contextmanager
+def _parameter_budget(limit: int) -> Iterator[None]:
+    """Stops a model build (in this thread) with ``CheckpointError`` once it registers more than ``limit``
+    parameters and buffers: a config that asks for a million layers fails after ``limit`` of them."""
+    thread = threading.get_ident()
+    count = 0
+
+    def hook(module: nn.Module, name: str, value: Any) -> None:
+        nonlocal count
+        if threading.get_ident() != thread:
+            return
+        count += 1
+        if count > limit:
+            held = limit - _SLACK_TENSORS
+            raise CheckpointError(
+                f"the config asks for more than {limit} parameter tensors; the file holds {held}"
+            )
+
+    handles = [
+        torch.nn.modules.module.register_module_parameter_registration_hook(hook),
+        torch.nn.modules.module.register_module_buffer_registration_hook(hook),
+    ]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()

@@ -12,6 +12,7 @@ from torch import nn
 
 from neural_trader.errors import ConfigError
 from neural_trader.models.base import TwinModel, register
+from neural_trader.models.config_checks import dropout_rate
 from neural_trader.models.encoder import LSTMEncoder
 
 
@@ -32,10 +33,13 @@ class BiLSTMClassifierConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.num_classes, int) or self.num_classes < 2:
+        if (
+            not isinstance(self.num_classes, int)
+            or isinstance(self.num_classes, bool)
+            or self.num_classes < 2
+        ):
             raise ConfigError(f"num_classes must be an integer >= 2, got {self.num_classes!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        self.dropout = dropout_rate("dropout", self.dropout)
         if not isinstance(self.bidirectional, bool):
             raise ConfigError(f"bidirectional must be a bool, got {self.bidirectional!r}")
 

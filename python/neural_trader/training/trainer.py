@@ -216,7 +216,7 @@ class Trainer:
             total += loss.detach().float() * n
             count += n
             if show and self.step % 20 == 0:
-                bar.set_postfix(loss=f"{float(loss):.4f}")
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         total_sum, count = distributed.all_reduce_sum([float(total), count], self.device)
         mean = total_sum / max(count, 1)
         if not np.isfinite(mean):

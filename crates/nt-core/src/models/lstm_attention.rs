@@ -102,6 +102,11 @@ pub struct LstmAttentionConfig {
     pub target_indices: Option<Vec<usize>>,
 }
 
+/// Largest `horizon` a config may ask for. The horizon creates no parameter, so the checkpoint loader's
+/// bound on parameters does not limit it; without this bound a file could make every `predict` run
+/// for ever (`horizon = 2**62` decoder steps).
+pub const MAX_HORIZON: usize = 1 << 20;
+
 impl LstmAttentionConfig {
     /// A config with the documented defaults for everything but the three required sizes.
     pub fn new(input_size: usize, output_size: usize, horizon: usize) -> Self {
@@ -121,9 +126,16 @@ impl LstmAttentionConfig {
         }
     }
 
-    /// Rejects zero sizes, heads that do not divide `hidden_size`, ratios outside their ranges and
-    /// target indices that are out of range, repeated or not `output_size` of them.
+    /// Rejects zero sizes, a horizon beyond [`MAX_HORIZON`], heads that do not divide `hidden_size`,
+    /// ratios outside their ranges and target indices that are out of range, repeated or not
+    /// `output_size` of them.
     pub fn validate(&self) -> Result<()> {
+        if self.horizon > MAX_HORIZON {
+            return Err(Error::Config(format!(
+                "horizon must be at most {MAX_HORIZON} decoder steps, got {}",
+                self.horizon
+            )));
+        }
         for (name, v) in [
             ("input_size", self.input_size),
             ("output_size", self.output_size),

@@ -1,0 +1,178 @@
+"""Direction-classification scores with moving-block bootstrap intervals, and the skill verdict.
+
+Every metric is computed for the model and for each baseline on the *same* test windows, and every
+bootstrap resample uses the same rows for all of them (same seed, same block layout), so intervals of
+different models are comparable and the *lead* of the model over a baseline is a paired statistic:
+``metric(model) - metric(baseline)`` on each resample.
+
+The verdict (:func:`verdict`) is decided by those paired intervals only, never by point estimates: the
+model shows skill when the lower 95% bound of its lead over the best baseline is above zero for both
+balanced accuracy and MCC. Balanced accuracy and MCC are the two metrics that a constant "always up"
+prediction cannot inflate (0.5 and 0 by construction); plain accuracy can, so it never decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from neural_trader.errors import ShapeError
+from neural_trader.evaluation.intervals import Bootstrap
+from neural_trader.training.bootstrap import Interval
+from neural_trader.training.metrics import accuracy, balanced_accuracy, brier, mcc, roc_auc
+
+#: Reported metrics, in table order.
+METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "mcc", "roc_auc", "brier")
+#: Whether a larger value is better (Brier is an error).
+HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in METRICS}
+#: Metrics whose paired lead decides the verdict.
+VERDICT_METRICS: tuple[str, ...] = ("balanced_accuracy", "mcc")
+LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "mcc": "MCC",
+    "roc_auc": "ROC-AUC",
+    "brier": "Brier",
+}
+
+_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": lambda y, p: accuracy(y, p.argmax(axis=1)),
+    "balanced_accuracy": lambda y, p: balanced_accuracy(y, p.argmax(axis=1)),
+    "mcc": lambda y, p: mcc(y, p.argmax(axis=1)),
+    "roc_auc": roc_auc,
+    "brier": brier,
+}
+
+
+def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Point values of :data:`METRICS` for labels ``(N,)`` and class probabilities ``(N, C)``.
+
+    Example:
+        >>> s = score(np.array([0, 1, 1]), np.array([[0.8, 0.2], [0.4, 0.6], [0.6, 0.4]]))
+        >>> round(s["accuracy"], 3), s["balanced_accuracy"]
+        (0.667, 0.75)
+    """
+    y, p = _check(y, proba)
+    return {name: float(fn(y, p)) for name, fn in _SCORES.items()}
+
+
+def score_intervals(y: np.ndarray, proba: np.ndarray, boot: Bootstrap) -> dict[str, Interval]:
+    """Every metric of :data:`METRICS` with its bootstrap interval."""
+    y, p = _check(y, proba)
+    return {name: boot.interval(fn, y, p) for name, fn in _SCORES.items()}
+
+
+def lead(metric: str, y: np.ndarray, model: np.ndarray, baseline: np.ndarray, boot: Bootstrap) -> Interval:
+    """Paired interval of ``metric(model) - metric(baseline)`` (positive: the model is better, for every
+    metric where higher is better; for Brier the sign is flipped so that positive still means better).
+
+    Example:
+        >>> y = np.array([0, 1] * 50); good = np.eye(2)[y]; bad = np.full((100, 2), 0.5)
+        >>> lead("mcc", y, good, bad, Bootstrap(block_size=5)).low > 0.9
+        True
+    """
+    y, a = _check(y, model)
+    _, b = _check(y, baseline)
+    fn = _SCORES[metric]
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    return boot.interval(lambda yy, pa, pb: sign * (fn(yy, pa) - fn(yy, pb)), y, a, b)
+
+
+def best_baseline(scores: Mapping[str, Mapping[str, float]], metric: str) -> str:
+    """Name of the baseline with the best point value of ``metric`` (ties: the first in order).
+
+    Args:
+        scores: ``{baseline name: {metric: value}}`` (values may be NaN, which never wins).
+    """
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    ranked = [(sign * v[metric], name) for name, v in scores.items() if np.isfinite(v[metric])]
+    if not ranked:
+        return next(iter(scores))
+    best = max(v for v, _ in ranked)
+    return next(name for v, name in ranked if v == best)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to "does the model show skill beyond the baselines?".
+
+    Attributes:
+        outcome: ``"skill"`` (every lead's lower bound > 0), ``"worse"`` (some lead's upper bound < 0),
+            or ``"no skill"`` (otherwise: an interval includes zero).
+        leads: ``{metric: (best baseline, paired interval of the model's lead)}``.
+        sentence: the verdict in one plain sentence.
+    """
+
+    outcome: str
+    leads: dict[str, tuple[str, Interval]]
+    sentence: str
+
+
+def verdict(
+    y: np.ndarray,
+    probas: Mapping[str, np.ndarray],
+    model: str,
+    baselines: list[str],
+    boot: Bootstrap,
+) -> Verdict:
+    """Decides skill from paired intervals of the model's lead over the best baseline per metric.
+
+    Args:
+        y: labels of every test window (all folds, in time order).
+        probas: ``{name: (N, C) probabilities}`` for the model and every baseline.
+        model: the model's key in ``probas``.
+        baselines: the baselines' keys.
+        boot: bootstrap settings.
+
+    Example:
+        >>> y = np.array([0, 1] * 100); probas = {"m": np.eye(2)[y], "majority": np.full((200, 2), 0.5)}
+        >>> verdict(y, probas, "m", ["majority"], Bootstrap(block_size=4)).outcome
+        'skill'
+    """
+    point = {name: score(y, probas[name]) for name in baselines}
+    leads = {}
+    for metric in VERDICT_METRICS:
+        best = best_baseline(point, metric)
+        leads[metric] = (best, lead(metric, y, probas[model], probas[best], boot))
+    lows = [iv.low for _, iv in leads.values()]
+    highs = [iv.high for _, iv in leads.values()]
+    if all(np.isfinite(lows)) and min(lows) > 0:
+        outcome = "skill"
+    elif any(np.isfinite(h) and h < 0 for h in highs):
+        outcome = "worse"
+    else:
+        outcome = "no skill"
+    return Verdict(outcome, leads, _sentence(outcome, model, leads, boot.confidence))
+
+
+def _sentence(outcome: str, model: str, leads: dict[str, tuple[str, Interval]], confidence: float) -> str:
+    parts = [
+        f"{LABELS[m]} {iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}] over {base}"
+        for m, (base, iv) in leads.items()
+    ]
+    detail = " and ".join(parts)
+    pct = f"{100 * confidence:.0f}%"
+    if outcome == "skill":
+        return (
+            f"{model} shows skill beyond the baselines: its lead over the best baseline is above zero with "
+            f"{pct} confidence for both measures ({detail})."
+        )
+    if outcome == "worse":
+        return (
+            f"{model} does worse than the best baseline: at least one {pct} interval of its lead lies "
+            f"below zero ({detail})."
+        )
+    return (
+        f"{model} shows no skill beyond the baselines: the {pct} interval of its lead over the best "
+        f"baseline includes zero ({detail})."
+    )
+
+
+def _check(y: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y)
+    p = np.asarray(proba, dtype=np.float64)
+    if y.ndim != 1 or p.ndim != 2 or len(y) != len(p) or len(y) == 0:
+        raise ShapeError(f"need labels (N,) and probabilities (N, C), got {y.shape} and {p.shape}")
+    return y.astype(np.int64), p

@@ -1,0 +1,154 @@
+"""Markdown rendering of a report document (the JSON of :func:`~neural_trader.evaluation.report_document`).
+
+Rendering reads the document only, so the Markdown and the JSON can never disagree. The last line is the
+verdict sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neural_trader.evaluation.classification import LABELS, METRICS
+
+_EQUITY_COLUMNS = (
+    ("total_return", "total return", "{:+.1%}"),
+    ("annual_return", "annual return", "{:+.1%}"),
+    ("annual_volatility", "annual volatility", "{:.1%}"),
+    ("sharpe", "Sharpe", "{:.2f}"),
+    ("max_drawdown", "max drawdown", "{:.1%}"),
+    ("turnover", "turnover / bar", "{:.3f}"),
+    ("long_share", "long", "{:.0%}"),
+    ("short_share", "short", "{:.0%}"),
+)
+
+
+def _iv(d: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
+    if not d or d.get("estimate") is None:
+        return "n/a"
+    low, high = d.get("low"), d.get("high")
+    if low is None or high is None:
+        return fmt.format(d["estimate"])
+    return f"{fmt.format(d['estimate'])} [{fmt.format(low)}, {fmt.format(high)}]"
+
+
+def _lead(d: dict[str, Any], fmt: str = "{:+.3f}") -> str:
+    return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _context(doc: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, value in doc.get("context", {}).items():
+        if isinstance(value, (dict, list)):
+            continue
+        lines.append(f"- {key.replace('_', ' ')}: {value}")
+    return lines
+
+
+def _classification(c: dict[str, Any]) -> list[str]:
+    b = c["bootstrap"]
+    lines = [
+        "## Direction classification",
+        "",
+        f"Label `{c['label']}`. Every figure is a point estimate with its {b['confidence']:.0%} moving-block "
+        f"bootstrap interval ({b['n_resamples']} resamples, blocks of {b['block_size']} windows; the same "
+        "resampled rows for every predictor). Baselines are fit on each fold's training windows only. "
+        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not.",
+    ]
+    header = ["predictor", *[LABELS[m] for m in METRICS]]
+    for section in c["sections"]:
+        lines += [
+            "",
+            f"### {section['name']}: {section['windows']} windows, {section['first']} .. {section['last']}, "
+            f"up share {section['up_share']:.3f}",
+            "",
+        ]
+        rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
+        lines += _table(header, rows)
+    lines += ["", "### Lead of the model over the best baseline (paired intervals)", ""]
+    rows = [[LABELS[m], d["baseline"], _lead(d)] for m, d in c["leads"].items()]
+    lines += _table(["measure", "best baseline", "lead [95% CI]"], rows)
+    return lines
+
+
+def _rule(band: float) -> str:
+    if band == 0:
+        return "Long when P(up) > 0.5, short when P(up) < 0.5, flat at exactly 0.5"
+    return f"Long when P(up) > {0.5 + band:g}, short when P(up) < {0.5 - band:g}, flat in between"
+
+
+def _equity(e: dict[str, Any], figures: list[str]) -> list[str]:
+    lines = [
+        "",
+        "## Trading the predictions",
+        "",
+        f"{_rule(e['band'])}; the position is held for the next bar; {e['cost_bps']:g} bp per unit "
+        "traded. A sanity check, not a backtest (no slippage, sizing or borrow costs).",
+    ]
+    for symbol, s in e["symbols"].items():
+        lines += ["", f"### {symbol}: {s['first']} .. {s['last']}", ""]
+        rows = [
+            [name.replace("_", " "), *[fmt.format(st[k]) for k, _, fmt in _EQUITY_COLUMNS]]
+            for name, st in s["stats"].items()
+        ]
+        lines += _table(["strategy", *[label for _, label, _ in _EQUITY_COLUMNS]], rows)
+    lines += [""] + [f"![equity curve]({f})" for f in figures if f.startswith("equity")]
+    return lines
+
+
+def _forecast(f: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"## Forecast: {', '.join(f['targets'])}, {f['horizon']} steps ahead",
+        "",
+        f"{f['windows']} test windows, {f['first']} .. {f['last']}; errors in the target's own units, "
+        f"averaged over steps; seasonal naive uses a season of {f['season']} bars.",
+        "",
+    ]
+    rows = [[k, _iv(f["mae"][k], "{:.4g}"), _iv(f["rmse"][k], "{:.4g}")] for k in f["mae"]]
+    lines += _table(["forecast", "MAE [95% CI]", "RMSE [95% CI]"], rows)
+    lines += [""]
+    rows = [[m.upper(), d["baseline"], _lead(d, "{:+.4g}")] for m, d in f["leads"].items()]
+    lines += _table(["error", "best naive forecast", "lead (its error - model's) [95% CI]"], rows)
+    lines += ["", f["sentence"]]
+    return lines
+
+
+def _parity(p: dict[str, dict[str, Any]]) -> list[str]:
+    lines = ["", "## Native engine parity", ""]
+    rows = [
+        [
+            name,
+            f"{d['max_abs_diff']:.2e}",
+            str(d["windows"]),
+            f"{d['tolerance']:.0e}",
+            "yes" if d["ok"] else "NO",
+        ]
+        for name, d in p.items()
+    ]
+    lines += _table(["model", "max abs diff, native vs torch", "windows", "tolerance", "within"], rows)
+    return lines
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """The report as Markdown, ending with the verdict sentence."""
+    figures = doc.get("figures", [])
+    lines = [f"# {doc['title']}", ""] + _context(doc)
+    if "classification" in doc:
+        lines += [""] + _classification(doc["classification"])
+        lines += [""] + [f"![scores]({f})" for f in figures if f == "scores.png"]
+    if "equity" in doc:
+        lines += _equity(doc["equity"], figures)
+    if "forecast" in doc:
+        lines += _forecast(doc["forecast"])
+        lines += [""] + [f"![forecast]({f})" for f in figures if f == "forecast.png"]
+    if "parity" in doc:
+        lines += _parity(doc["parity"])
+    if "verdict" in doc:
+        lines += ["", "## Verdict", "", doc["verdict"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,131 @@
+"""Reading back what ``train`` stored in a checkpoint: the model, its data spec, scaler and splits."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import neural_trader as nt
+from neural_trader.checkpoint import Checkpoint
+from neural_trader.data import Scaler, Split
+from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.models import TwinModel
+from neural_trader.workflows.inputs import DataSpec, Series
+
+
+@dataclass
+class TrainedModel:
+    """A checkpoint written by ``train``, parsed.
+
+    Attributes:
+        path: the file. name: registry name. model: the torch twin (eval mode).
+        spec: the data spec. scaler: the scaler (None for candle inputs).
+        splits: ``{symbol: Split}`` it was trained with.
+        periods: ``{symbol: {part: [first, last]}}`` window-end dates of each part (ISO strings).
+    """
+
+    path: Path
+    name: str
+    model: TwinModel
+    spec: DataSpec
+    scaler: Scaler | None
+    splits: dict[str, Split]
+    periods: dict[str, dict[str, list[str]]]
+
+    def split_for(self, series: Series) -> Split:
+        """The split of ``series``: by symbol name, or the only one when both sides have one series
+        (a renamed file), checked against the rows.
+
+        Raises:
+            ConfigError: the checkpoint has no split for the symbol, or the split does not fit it.
+        """
+        split = self.splits.get(series.symbol)
+        if split is None and len(self.splits) == 1:
+            split = next(iter(self.splits.values()))
+        if split is None:
+            raise ConfigError(
+                f"{self.path} was not trained on symbol {series.symbol!r} "
+                f"(its symbols: {', '.join(self.splits)})"
+            )
+        try:
+            split.check(n_rows=series.n_rows, horizon=self.spec.horizon, index=series.index)
+        except ConfigError as exc:
+            raise ConfigError(f"{series.symbol} is not the data {self.path} was trained on: {exc}") from None
+        return split
+
+    def part_of(self, symbol: str, dates: pd.DatetimeIndex) -> list[str]:
+        """``train``/``val``/``test`` for window-end dates inside a part, ``after`` for dates past the
+        test part (out of sample), ``other`` for the rest (embargo gaps, unknown symbols)."""
+        periods = self.periods.get(symbol)
+        if periods is None and len(self.periods) == 1:
+            periods = next(iter(self.periods.values()))
+        out = ["other"] * len(dates)
+        if not periods:
+            return out
+        bounds = {p: (pd.Timestamp(a), pd.Timestamp(b)) for p, (a, b) in periods.items()}
+        last = max(b for _, b in bounds.values())
+        for i, d in enumerate(dates):
+            for part, (a, b) in bounds.items():
+                if a <= d <= b:
+                    out[i] = part
+                    break
+            else:
+                if d > last:
+                    out[i] = "after"
+        return out
+
+
+def read_trained(path: str | os.PathLike) -> TrainedModel:
+    """Loads a checkpoint written by ``train``.
+
+    Raises:
+        FileNotFoundError: no such file. CheckpointError: not a checkpoint, or one without the data spec
+            that ``train`` stores (e.g. a pre-trained encoder or a model saved by hand).
+    """
+    path = Path(path)
+    ck = Checkpoint.read(path)
+    if "data" not in ck.extra or "splits" not in ck.extra:
+        raise CheckpointError(
+            f"{path}: no data spec or splits in the metadata: evaluate and predict read checkpoints "
+            "written by `neural-trader train` (or the quickstart)"
+        )
+    if ck.model not in nt.MODELS:
+        raise CheckpointError(f"{path}: unknown model {ck.model!r}")
+    model = nt.MODELS[ck.model].from_checkpoint(ck)
+    try:
+        spec = DataSpec.from_json(ck.extra["data"])
+        splits = {str(k): Split.from_json(json.dumps(v)) for k, v in _json_object(ck.extra["splits"]).items()}
+        periods = _periods(_json_object(ck.extra.get("periods", "{}")))
+        scaler = Scaler.from_dict(_json_object(ck.extra["scaler"])) if "scaler" in ck.extra else None
+    except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError and ConfigError included
+        raise CheckpointError(f"{path}: unreadable training metadata: {exc}") from None
+    if not splits:
+        raise CheckpointError(f"{path}: the training metadata holds no split")
+    if spec.inputs == "features" and scaler is None:
+        raise CheckpointError(f"{path}: feature inputs but no scaler in the training metadata")
+    return TrainedModel(path, ck.model, model, spec, scaler, splits, periods)
+
+
+def _json_object(text: str) -> dict:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _periods(value: dict) -> dict[str, dict[str, list[str]]]:
+    """Checks ``{symbol: {part: [first, last]}}`` with ISO timestamps."""
+    for symbol, parts in value.items():
+        if not isinstance(parts, dict):
+            raise ValueError(f"periods of {symbol!r} must be an object")
+        for part, bounds in parts.items():
+            if not (
+                isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, str) for b in bounds)
+            ):
+                raise ValueError(f"period {symbol}/{part} must be two timestamps, got {bounds!r}")
+            pd.Timestamp(bounds[0]), pd.Timestamp(bounds[1])
+    return value

@@ -1,0 +1,172 @@
+"""``neural-trader evaluate``: trained checkpoints on the test part of the split each was trained with,
+next to baselines fit on the same training windows, as a report that ends with a verdict.
+
+Give one checkpoint per walk-forward fold (``train --split folds.json --fold k`` for each ``k``) to get a
+walk-forward evaluation: every fold is scored on its own test windows, and "overall" pools them. Test
+periods of one symbol must not overlap, so no window is counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from neural_trader.data import Scaler
+from neural_trader.errors import ConfigError
+from neural_trader.evaluation import (
+    Bootstrap,
+    ClassificationResult,
+    ForecastResult,
+    ForecastSegment,
+    Segment,
+    classification_result,
+    forecast_result,
+    mean_forecast,
+    persistence,
+    seasonal_naive,
+)
+from neural_trader.models.baselines import BASELINES, Baseline, MomentumBaseline, RandomForestBaseline
+from neural_trader.workflows.build import torch_outputs
+from neural_trader.workflows.checkpoints import TrainedModel
+from neural_trader.workflows.inputs import DataSpec, Series, Windows, make_windows
+
+DEFAULT_BASELINES: tuple[str, ...] = ("majority", "momentum", "logreg")
+
+
+@dataclass
+class EvaluateOptions:
+    """Settings of the evaluation (``block_size`` None: window length + horizon)."""
+
+    cost_bps: float = 1.0
+    band: float = 0.0
+    n_resamples: int = 1000
+    block_size: int | None = None
+    seed: int = 0
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
+    # Season of the seasonal-naive forecast, in bars (5: a trading week of daily bars).
+    season: int = 5
+    device: str = "cpu"
+    progress: bool = True
+
+
+def fit_baselines(
+    names: tuple[str, ...], train: Windows, spec: DataSpec, scaler: Scaler | None, seed: int = 0
+) -> dict[str, Baseline]:
+    """The named baselines fit on training windows with class labels in ``train.y[:, 0]``.
+
+    ``momentum`` sums the window's one-bar log returns (feature inputs; a raw return of 0 is
+    ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
+    """
+    y = train.y[:, 0].astype(np.int64)
+    out = {}
+    for name in names:
+        if name not in BASELINES:
+            raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+        if name == "momentum":
+            if spec.inputs == "features":
+                assert scaler is not None
+                col = spec.input_columns.index("log_return")
+                mean, std = scaler.arrays()
+                model: Baseline = MomentumBaseline(
+                    col, lookback=spec.window, kind="sum", zero=-mean[col] / std[col]
+                )
+            else:
+                model = MomentumBaseline(3, lookback=max(1, spec.window - 1), kind="change")
+        elif name == "rf":
+            model = RandomForestBaseline(seed=seed, n_jobs=1)
+        else:
+            model = BASELINES[name]()
+        out[name] = model.fit(train.x, y)
+    return out
+
+
+def _check_same(models: list[TrainedModel]) -> None:
+    first = models[0]
+    for m in models[1:]:
+        if m.name != first.name or m.spec.to_json() != first.spec.to_json():
+            raise ConfigError(
+                f"{m.path} ({m.name}, {m.spec.to_json()}) and {first.path} ({first.name}, "
+                f"{first.spec.to_json()}) are different models: evaluate one kind at a time"
+            )
+
+
+def _test_start(model: TrainedModel) -> str:
+    starts = [p["test"][0] for p in model.periods.values() if "test" in p]
+    return min(starts) if starts else ""
+
+
+def evaluate(
+    models: list[TrainedModel], series: list[Series], options: EvaluateOptions | None = None
+) -> tuple[ClassificationResult | None, ForecastResult | None]:
+    """Scores every checkpoint on every symbol's test windows; see the module docstring.
+
+    Returns:
+        ``(classification, None)`` for classifiers (``direction``/``trend`` tasks) or
+        ``(None, forecast)`` for forecasters.
+
+    Raises:
+        ConfigError: checkpoints of different models, overlapping test periods, unknown baselines.
+    """
+    o = options or EvaluateOptions()
+    if not models:
+        raise ConfigError("no checkpoint to evaluate")
+    _check_same(models)
+    # Folds are numbered in time order, whatever order the checkpoints were given in.
+    models = sorted(models, key=_test_start)
+    spec = models[0].spec
+    boot = Bootstrap(
+        block_size=o.block_size or spec.window + spec.horizon, n_resamples=o.n_resamples, seed=o.seed
+    )
+    segments: list[Segment] = []
+    fsegments: list[ForecastSegment] = []
+    jobs = [(k, m, s) for k, m in enumerate(models, 1) for s in series]
+    for k, trained, s in tqdm(jobs, desc="evaluate", disable=not o.progress or len(jobs) < 2, leave=False):
+        split = trained.split_for(s)
+        name = f"fold {k}" if len(models) > 1 else "test"
+        if len(series) > 1:
+            name = f"{s.symbol} {name}" if len(models) > 1 else s.symbol
+        test = make_windows(s, spec, trained.scaler, split.test)
+        out = torch_outputs(trained.model, test.x, spec, device=o.device)
+        if spec.task == "forecast":
+            fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
+            continue
+        train = make_windows(s, spec, trained.scaler, split.train)
+        baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed)
+        proba = {trained.name: out["proba"], **{b: m.predict_proba(test.x) for b, m in baselines.items()}}
+        returns = s.next_returns()[test.end_rows]
+        segments.append(Segment(name, s.symbol, test.dates, test.y[:, 0].astype(np.int64), proba, returns))
+    if spec.task == "forecast":
+        result = forecast_result(fsegments, models[0].name, spec.targets, boot, season=o.season)
+        return None, result
+    result = classification_result(
+        segments,
+        models[0].name,
+        list(o.baselines),
+        boot,
+        label=spec.label_columns()[0],
+        cost_bps=o.cost_bps,
+        band=o.band,
+        progress=o.progress,
+    )
+    return result, None
+
+
+def _forecast_segment(
+    name: str, s: Series, test: Windows, forecast: np.ndarray, trained: TrainedModel, season: int
+) -> ForecastSegment:
+    spec, scaler = trained.spec, trained.scaler
+    idx = spec.target_indices()
+    mean, std = scaler.arrays()
+    mean, std = mean[idx], std[idx]
+    n, h, o = len(test.x), spec.horizon, len(idx)
+    history = test.x[:, :, idx] * std + mean
+    target = test.y.reshape(n, h, o) * std + mean
+    forecasts = {
+        trained.name: forecast * std + mean,
+        "persistence": persistence(history, h),
+        f"seasonal naive ({season})": seasonal_naive(history, h, min(season, spec.window)),
+        "training mean": mean_forecast(mean, n, h),
+    }
+    return ForecastSegment(name, s.symbol, test.dates, history, target, forecasts)

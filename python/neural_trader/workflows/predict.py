@@ -1,0 +1,72 @@
+"""``neural-trader predict``: a trained model's outputs for every window of the given bars, as a table.
+
+Every window whose last bar is in the data gets a row, including the latest bars whose future is not
+known yet (that is what a prediction is for). The ``part`` column says whether the window ends inside the
+model's training, validation or test period (``after``: later than its test period, truly out of sample),
+so in-sample rows are never mistaken for forecasts. Forecasts are given in the target's own units.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from neural_trader import native
+from neural_trader.errors import ConfigError
+from neural_trader.workflows.build import SERVED, native_outputs, torch_outputs
+from neural_trader.workflows.checkpoints import TrainedModel
+from neural_trader.workflows.inputs import Series, make_windows
+
+
+def predict(
+    trained: TrainedModel,
+    series: list[Series],
+    *,
+    use_native: bool = False,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """One row per window: ``timestamp``, ``symbol``, ``part``, then the outputs.
+
+    Classifiers: ``p_<class>`` for each class (``p_down``, ``p_up`` for two) and ``predicted`` (the class
+    index). ``trend_attention`` adds ``trend``. ``lstm_attention``: ``<target>_t+<k>`` for every step.
+
+    Raises:
+        ConfigError: ``use_native`` with a model the Rust engine does not serve.
+    """
+    spec = trained.spec
+    engine = None
+    if use_native:
+        if trained.name not in SERVED:
+            raise ConfigError(
+                f"{trained.name} is not served by the native engine (served: {', '.join(SERVED)}); "
+                "leave out --native to predict with PyTorch"
+            )
+        engine = native.load(trained.path)
+    frames = []
+    for s in series:
+        w = make_windows(s, spec, trained.scaler, labelled=False)
+        out = (
+            native_outputs(engine, w.x)
+            if engine is not None
+            else torch_outputs(trained.model, w.x, spec, device=device)
+        )
+        dates = pd.DatetimeIndex(w.dates)
+        frame = pd.DataFrame(
+            {"timestamp": dates, "symbol": s.symbol, "part": trained.part_of(s.symbol, dates)}
+        )
+        if "proba" in out:
+            p = out["proba"]
+            names = ["p_down", "p_up"] if p.shape[1] == 2 else [f"p_{k}" for k in range(p.shape[1])]
+            for k, name in enumerate(names):
+                frame[name] = p[:, k]
+            frame["predicted"] = p.argmax(axis=1)
+        if "trend" in out:
+            frame["trend"] = out["trend"]
+        if "forecast" in out:
+            mean, std = trained.scaler.arrays()
+            idx = spec.target_indices()
+            values = out["forecast"] * std[idx] + mean[idx]
+            for k in range(values.shape[1]):
+                for j, t in enumerate(spec.targets):
+                    frame[f"{t}_t+{k + 1}"] = values[:, k, j]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

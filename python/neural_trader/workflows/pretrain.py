@@ -1,0 +1,131 @@
+"""``neural-trader pretrain``: masked pre-training of a BiLSTM encoder on unlabelled training windows.
+
+Only training rows are used (each symbol's chronological training part, or the training part of a split
+file), so an encoder pre-trained here can be fine-tuned and then tested on later rows without having seen
+them. Each symbol's windows are split in time (the last ``val_fraction`` of them validate, after a gap of
+one window length); symbols are pooled. With candle inputs the training windows can be augmented (time
+warp, jitter, volatility scaling on raw OHLCV, then made relative); validation windows never are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neural_trader.errors import ConfigError
+from neural_trader.models import MaskedBiLSTMAutoencoderConfig
+from neural_trader.training import (
+    PretrainConfig,
+    PretrainResult,
+    pretrain_encoder,
+    relative_candles,
+    split_windows,
+)
+from neural_trader.workflows.inputs import DataSpec, Series, fit_scaler, make_windows
+
+
+@dataclass
+class PretrainOptions:
+    """The pre-training recipe (sizes of the encoder, masking, optimisation)."""
+
+    epochs: int = 20
+    patience: int = 5
+    mask_ratio: float = 0.15
+    mask_strategy: str = "random"
+    patch_size: int = 5
+    hidden_size: int = 64
+    num_layers: int = 2
+    batch_size: int = 64
+    lr: float = 1e-3
+    augment: bool = False
+    num_augmentations: int = 2
+    val_fraction: float = 0.15
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+
+def pretrain(
+    series: list[Series],
+    spec: DataSpec,
+    train_rows: dict[str, tuple[int, int]],
+    output: str | os.PathLike,
+    options: PretrainOptions | None = None,
+    *,
+    source: str = "",
+) -> tuple[PretrainResult, dict[str, int]]:
+    """Pre-trains and writes the encoder (``lstm_encoder`` checkpoint) to ``output``; the training history
+    goes beside it (``<output stem>.history.json`` and ``.png``).
+
+    Returns:
+        The :class:`~neural_trader.training.PretrainResult` and the window counts ``{"train", "val"}``
+        (before augmentation).
+
+    Raises:
+        ConfigError: ``augment`` with feature inputs, bad settings. DataError: too few windows.
+    """
+    o = options or PretrainOptions()
+    if o.augment and spec.inputs != "candles":
+        raise ConfigError(
+            "--augment works on raw OHLCV candles (time warp, jitter, volatility scaling): "
+            "add --inputs candles"
+        )
+    scaler = fit_scaler(series, train_rows, spec)
+    train_parts, val_parts = [], []
+    for s in series:
+        w = make_windows(s, spec, scaler, train_rows[s.symbol], labelled=False, raw_candles=True)
+        a, b = split_windows(w.x, o.val_fraction, gap=spec.window)
+        train_parts.append(a)
+        val_parts.append(b)
+    train_x, val_x = np.concatenate(train_parts), np.concatenate(val_parts)
+    transform = relative_candles if spec.inputs == "candles" else None
+    model_config = MaskedBiLSTMAutoencoderConfig(
+        input_size=len(spec.input_columns),
+        hidden_size=o.hidden_size,
+        num_layers=o.num_layers,
+        decoder_hidden=[max(32, o.hidden_size)],
+    )
+    config = PretrainConfig(
+        mask_ratio=o.mask_ratio,
+        mask_strategy=o.mask_strategy,
+        patch_size=o.patch_size,
+        num_augmentations=o.num_augmentations if o.augment else 0,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        lr=o.lr,
+        patience=o.patience,
+        val_fraction=o.val_fraction,
+        seed=o.seed,
+        progress=o.progress,
+        device=o.device,
+    )
+    # The dates of the rows seen, so `train` can refuse an encoder that saw its validation or test bars.
+    periods = {
+        s.symbol: [
+            s.index[train_rows[s.symbol][0]].isoformat(),
+            s.index[train_rows[s.symbol][1] - 1].isoformat(),
+        ]
+        for s in series
+    }
+    extra = {
+        "data": spec.to_json(),
+        "source": source,
+        "train_rows": json.dumps(train_rows),
+        "pretrain_periods": json.dumps(periods),
+    }
+    if scaler is not None:
+        extra["scaler"] = json.dumps(scaler.to_dict())
+    output = Path(output)
+    if output.parent != Path(""):
+        output.parent.mkdir(parents=True, exist_ok=True)
+    result = pretrain_encoder(
+        train_x, model_config, config, output, val_windows=val_x, transform=transform, extra=extra
+    )
+    stem = output.with_suffix("")
+    result.history.save(f"{stem}.history.json")
+    result.history.plot(f"{stem}.history.png", title="masked pre-training")
+    return result, {"train": len(train_x), "val": len(val_x)}
