@@ -22,6 +22,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Starts the helper processes of the selected tests now, so they run while the case batches do."""
+    names = {item.name for item in session.items}
+    if "test_same_seed_same_bits_across_runs_and_thread_counts" in names:
+        import test_reliability_determinism as det
+
+        det.start(det.CONFIGS)
+    if "test_sigkill_mid_save_never_leaves_a_partial_file" in names:
+        import test_reliability_atomic_save as kill
+
+        kill.start(*kill.DEFAULT)
+
+
 @pytest.fixture(scope="session")
 def default_cases() -> rel_harness.Report:
     """Every case of the default run, run once (in as few children as crashes allow)."""

@@ -62,11 +62,23 @@ def _kernel_target(dt: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dt.kind == "f" and dt.itemsize <= 4 else np.dtype(np.float64)
 
 
+def _lazy(make: Callable[[np.ndarray, str], Any], base: np.ndarray, name: str) -> Callable[[], Any]:
+    made: list[Any] = []
+
+    def get() -> Any:
+        if not made:
+            made.append(make(base, name))
+        return made[0]
+
+    return get
+
+
 def _same_result(fn: ArrayFn, variant: Any) -> Callable[[Any], None]:
-    """Check: the output equals the output of the documented conversion of the same input."""
+    """Check: the output equals the output of the documented conversion of the same input (``variant``
+    may be a function that makes it)."""
 
     def check(got: Any) -> None:
-        arr = np.asarray(variant)
+        arr = np.asarray(variant() if callable(variant) else variant)
         canon = np.ascontiguousarray(arr, dtype=fn.target(arr.dtype) if fn.target else arr.dtype)
         want = fn.call(canon)
         for g, w in zip(_as_tuple(got), _as_tuple(want), strict=True):
@@ -232,9 +244,8 @@ def register_family(fn: ArrayFn) -> None:
 
     # Layouts.
     for label, make in LAYOUTS.items():
-        variant = make(base, f"{fn.name.replace('/', '_')}_{label}")
-        if label == "zero_stride" and fn.positive:
-            pass  # repeated valid candles are valid candles
+        # Built when the case runs (a memory map is a file): registering cases writes nothing.
+        variant = _lazy(make, base, f"{fn.name.replace('/', '_')}_{label}")
         if raw and label not in RAW_ACCEPTS:
             if label == "nested_list":
                 allowed: tuple = (TypeError, DataError)
@@ -242,9 +253,9 @@ def register_family(fn: ArrayFn) -> None:
                 allowed = (ShapeError,)
             else:
                 allowed = (ShapeError, *fn.raw_dtype_error)
-            add_case(f"layout={label}", lambda v=variant: fn.call(v), allowed)
+            add_case(f"layout={label}", lambda v=variant: fn.call(v()), allowed)
         else:
-            add_case(f"layout={label}", lambda v=variant: fn.call(v), None, _same_result(fn, variant))
+            add_case(f"layout={label}", lambda v=variant: fn.call(v()), None, _same_result(fn, variant))
 
     # Ranks.
     for rank in range(0, 6):
@@ -486,6 +497,7 @@ for _name, _engine in (("bilstm_classifier", clf_engine), ("lstm_attention", att
         lambda e=_engine: _beyond_memory(e),
         (NeuralTraderError, MemoryError),
         as_extra_mb=1536,
+        slow=True,  # it aborts the child (a crash, confirmed alone): two more interpreters to start
         known_issue=(
             "the engine allocates every intermediate of a batch at once through candle, whose allocation "
             "failure aborts the process; nt-core engine.rs could bound the working set (predict in "

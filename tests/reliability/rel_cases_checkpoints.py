@@ -538,9 +538,9 @@ def _register_special_paths() -> None:
         None,
         group="checkpoints",
     )
-    fifo = workdir() / "fifo.safetensors"
 
     def make_fifo() -> str:
+        fifo = workdir() / "fifo.safetensors"
         if not fifo.exists():
             os.mkfifo(fifo)
         return str(fifo)

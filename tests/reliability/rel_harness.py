@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,21 +114,32 @@ def _run_batch(ids: list[str], timeout: float, env: dict[str, str]) -> tuple[lis
     return results, running, why
 
 
-def run_cases(ids: list[str], *, timeout: float = 60.0, headroom: dict[str, int] | None = None) -> Report:
+def run_cases(
+    ids: list[str], *, timeout: float = 60.0, headroom: dict[str, int] | None = None, parallel: int = 2
+) -> Report:
     """Runs every case id; see the module docstring. ``headroom`` maps ids to the address-space headroom
-    (MB, 0 = none) of the child that runs them; cases of one headroom share children."""
+    (MB, 0 = none) of the child that runs them; cases of one headroom share children. Up to ``parallel``
+    children run at once (large groups are split in interleaved shards)."""
     report = Report()
     start = time.perf_counter()
     groups: dict[int, list[str]] = {}
     for i in ids:
         groups.setdefault((headroom or {}).get(i, 4096), []).append(i)
+    tasks = []
     for extra_mb, group in groups.items():
-        _run_group(group, timeout, extra_mb, report)
+        shards = parallel if len(group) > 200 else 1
+        tasks += [(group[k::shards], extra_mb) for k in range(shards)]
+    with ThreadPoolExecutor(max(parallel, 1)) as pool:
+        parts = list(pool.map(lambda t: _run_group(t[0], timeout, t[1]), tasks))
+    for part in parts:
+        report.results.update(part.results)
+        report.children += part.children
     report.wall_s = time.perf_counter() - start
     return report
 
 
-def _run_group(ids: list[str], timeout: float, extra_mb: int, report: Report) -> None:
+def _run_group(ids: list[str], timeout: float, extra_mb: int) -> Report:
+    report = Report()
     env = dict(os.environ)
     env.setdefault("RAYON_NUM_THREADS", "2")
     env["NT_REL_AS_EXTRA_MB"] = str(extra_mb)
@@ -154,6 +166,7 @@ def _run_group(ids: list[str], timeout: float, extra_mb: int, report: Report) ->
             for i in pending:
                 report.results[i] = {"id": i, "status": "error", "detail": why or "no result reported"}
             pending = []
+    return report
 
 
 def describe(failures: dict[str, dict]) -> str:

@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from rel_report import report_line
+from rel_report import report_line, scratch_dir, start_job
 
 HERE = Path(__file__).resolve().parent
 
 
-def kill_saves(tmp_path: Path, iterations: int, seed: int) -> dict[str, dict]:
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "rel_kill_saves.py"), str(iterations), str(seed), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120 + iterations,
-        cwd=HERE,
+def start(iterations: int, seed: int) -> subprocess.Popen:
+    """Starts the killer (once per session: conftest starts the default one early)."""
+    folder = scratch_dir(f"kill{iterations}")
+    return start_job(
+        f"kill-{iterations}", [str(HERE / "rel_kill_saves.py"), str(iterations), str(seed), str(folder)]
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def kill_saves(iterations: int, seed: int) -> dict[str, dict]:
+    proc = start(iterations, seed)
+    stdout, stderr = proc.communicate(timeout=120 + iterations)
+    assert proc.returncode == 0, stderr[-3000:]
+    results = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return {r["writer"]: r for r in results}
 
 
@@ -52,10 +54,14 @@ def check(results: dict[str, dict], iterations: int) -> None:
     assert naive["corrupt"] >= 1, "the control never broke a file: the kills do not land inside writes"
 
 
-def test_sigkill_mid_save_never_leaves_a_partial_file(tmp_path: Path) -> None:
-    check(kill_saves(tmp_path, 30, seed=1), 30)
+DEFAULT = (30, 1)
+EXHAUSTIVE = (300, 2)
+
+
+def test_sigkill_mid_save_never_leaves_a_partial_file() -> None:
+    check(kill_saves(*DEFAULT), DEFAULT[0])
 
 
 @pytest.mark.slow
-def test_sigkill_mid_save_exhaustive(tmp_path: Path) -> None:
-    check(kill_saves(tmp_path, 300, seed=2), 300)
+def test_sigkill_mid_save_exhaustive() -> None:
+    check(kill_saves(*EXHAUSTIVE), EXHAUSTIVE[0])

@@ -9,13 +9,11 @@ scratch; configurations A and C are the same (run-to-run), B differs in every th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from rel_report import report_line
+from rel_report import report_line, start_job
 
 HERE = Path(__file__).resolve().parent
 # (RAYON_NUM_THREADS, torch threads, engine threads)
@@ -23,18 +21,20 @@ CONFIGS = {"A": (1, 1, 1), "B": (3, 2, 3), "C": (1, 1, 1)}
 SLOW_CONFIGS = {"D": (2, 1, 2), "E": (4, 4, 4), "F": (8, 3, 7)}
 
 
-def fingerprints(configs: dict[str, tuple[int, int, int]]) -> dict[str, dict[str, str]]:
-    procs = {}
-    for name, (rayon, torch_threads, engine) in configs.items():
-        env = {**os.environ, "RAYON_NUM_THREADS": str(rayon)}
-        procs[name] = subprocess.Popen(
-            [sys.executable, str(HERE / "rel_determinism.py"), str(torch_threads), str(engine)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=HERE,
+def start(configs: dict[str, tuple[int, int, int]]) -> dict[str, subprocess.Popen]:
+    """Starts one fresh interpreter per configuration (once per session: conftest starts them early)."""
+    return {
+        name: start_job(
+            f"determinism-{name}",
+            [str(HERE / "rel_determinism.py"), str(torch_threads), str(engine)],
+            {"RAYON_NUM_THREADS": str(rayon)},
         )
+        for name, (rayon, torch_threads, engine) in configs.items()
+    }
+
+
+def fingerprints(configs: dict[str, tuple[int, int, int]]) -> dict[str, dict[str, str]]:
+    procs = start(configs)
     out = {}
     for name, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=300)
