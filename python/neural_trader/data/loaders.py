@@ -172,26 +172,18 @@ def make_loaders(
     scaler = Scaler.fit(series, start=split.train[0], stop=split.train[1], columns=tuple(feats.columns))
     loaders = {}
     for name, (start, stop) in split.parts().items():
-        try:
-            dataset = WindowDataset(
-                series,
-                targets,
-                window=window,
-                stride=stride,
-                start=start,
-                stop=stop,
-                scaler=scaler,
-                lazy=lazy,
-            )
-        except DataError as exc:
-            raise DataError(f"{name} part: {exc}") from exc
-        train = name == "train"
-        loaders[name] = DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle and train,
-            generator=torch.Generator().manual_seed(seed) if train else None,
-            num_workers=num_workers,
+        dataset = part_dataset(
+            series,
+            targets,
+            (start, stop),
+            f"{name} part",
+            window=window,
+            stride=stride,
+            scaler=scaler,
+            lazy=lazy,
+        )
+        loaders[name] = part_loader(
+            dataset, name, batch_size, shuffle=shuffle, seed=seed, num_workers=num_workers
         )
     return Loaders(
         **loaders,
@@ -200,4 +192,45 @@ def make_loaders(
         feature_columns=tuple(feats.columns),
         label_columns=label_names,
         index=pd.DatetimeIndex(feats.index),
+    )
+
+
+def part_dataset(
+    series: np.ndarray,
+    targets: np.ndarray,
+    rows: tuple[int, int],
+    what: str,
+    *,
+    window: int,
+    stride: int,
+    scaler: Scaler,
+    lazy: bool,
+) -> WindowDataset:
+    """The windows of one part (``rows`` = ``(start, stop)``); a data error is prefixed with ``what``."""
+    start, stop = rows
+    try:
+        return WindowDataset(
+            series, targets, window=window, stride=stride, start=start, stop=stop, scaler=scaler, lazy=lazy
+        )
+    except DataError as exc:
+        raise DataError(f"{what}: {exc}") from exc
+
+
+def part_loader(
+    dataset: torch.utils.data.Dataset,
+    part: str,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    num_workers: int,
+) -> DataLoader:
+    """The loader of one part: only the training part is shuffled, by a generator seeded with ``seed``."""
+    train = part == "train"
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle and train,
+        generator=torch.Generator().manual_seed(seed) if train else None,
+        num_workers=num_workers,
     )

@@ -29,13 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.io import load_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
-from neural_trader.data.loaders import feature_and_label_frames
+from neural_trader.data.loaders import feature_and_label_frames, part_dataset, part_loader
 from neural_trader.data.scaling import Scaler
 from neural_trader.data.splits import PARTS, Split, chronological_split
 from neural_trader.errors import ConfigError, DataError
@@ -243,28 +242,25 @@ def make_multi_symbol_loaders(
     scaler = fit_pooled_scaler(series, {s: chosen[s].train for s in series}, feature_names)
     loaders = {}
     for name in PARTS:
-        parts = {}
-        for symbol in series:
-            start, stop = getattr(chosen[symbol], name)
-            try:
-                parts[symbol] = WindowDataset(
-                    series[symbol],
-                    targets[symbol],
-                    window=window,
-                    stride=stride,
-                    start=start,
-                    stop=stop,
-                    scaler=scaler,
-                    lazy=lazy,
-                )
-            except DataError as exc:
-                raise DataError(f"{symbol}, {name} part: {exc}") from exc
-        train = name == "train"
-        loaders[name] = DataLoader(
+        parts = {
+            symbol: part_dataset(
+                series[symbol],
+                targets[symbol],
+                getattr(chosen[symbol], name),
+                f"{symbol}, {name} part",
+                window=window,
+                stride=stride,
+                scaler=scaler,
+                lazy=lazy,
+            )
+            for symbol in series
+        }
+        loaders[name] = part_loader(
             MultiSymbolWindowDataset(parts),
-            batch_size=batch_size,
-            shuffle=shuffle and train,
-            generator=torch.Generator().manual_seed(seed) if train else None,
+            name,
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
             num_workers=num_workers,
         )
     return MultiSymbolLoaders(
