@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from neural_trader import _core
-from neural_trader.errors import DataError, ShapeError
+from neural_trader.errors import ConfigError, DataError, ShapeError
 
 
 def as_float32(x: Any, name: str = "x") -> np.ndarray:
@@ -117,6 +117,17 @@ class NativeModel:
         return f"NativeModel({self.model}, {self.config})"
 
 
+def _checked_threads(threads: Any) -> int | None:
+    """``threads`` as the engine takes it: None (one per core) or an int in 1..=1024 (bool is refused)."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise ConfigError(f"threads must be an integer in 1..=1024 or None, got {threads!r}")
+    if not 1 <= int(threads) <= 1024:
+        raise ConfigError(f"threads must be in 1..=1024, got {int(threads)}")
+    return int(threads)
+
+
 def load(path: str | os.PathLike, threads: int | None = None) -> NativeModel:
     """Loads a neural_trader checkpoint; the model class comes from the file's metadata.
 
@@ -127,10 +138,16 @@ def load(path: str | os.PathLike, threads: int | None = None) -> NativeModel:
 
     Raises:
         FileNotFoundError: no such file. CheckpointError: not a valid checkpoint for a served model.
+        ConfigError: ``threads`` is not None or an integer in 1..=1024.
     """
+    threads = _checked_threads(threads)
     return NativeModel(_core.NativeModel.load(os.fspath(path), threads))
 
 
 def from_bytes(data: bytes, threads: int | None = None) -> NativeModel:
-    """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses)."""
-    return NativeModel(_core.NativeModel.from_bytes(data, threads))
+    """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses).
+
+    Raises:
+        CheckpointError: not a valid checkpoint for a served model. ConfigError: bad ``threads``.
+    """
+    return NativeModel(_core.NativeModel.from_bytes(data, _checked_threads(threads)))

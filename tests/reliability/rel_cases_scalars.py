@@ -247,10 +247,12 @@ def register_engine() -> None:
             lambda v=value: nt.native.load(clf_file(), v),
             ConfigError,
             group="scalars",
-            known_issue=(
-                "native.load/from_bytes pass `threads` straight to pyo3, which raises TypeError or "
-                "OverflowError instead of ConfigError; reported to the lead (native.py)"
-            ),
+        )
+        add(
+            f"native.from_bytes.threads/{label}",
+            lambda v=value: nt.native.from_bytes(clf_model().to_checkpoint().to_bytes(), v),
+            ConfigError,
+            group="scalars",
         )
     add(
         "native.predict/return_attention_on_classifier",

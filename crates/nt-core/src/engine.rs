@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{fmt_shape, Error, Result};
-use crate::input::{sequence_batch, to_flat, FlatArray};
+use crate::input::{check_sequence_batch, FlatArray};
+use crate::kernels::series::zeroed_vec;
 use crate::models::{
     bilstm_classifier, lstm_attention, BiLstmClassifier, BiLstmClassifierConfig, LstmAttention,
     LstmAttentionConfig,
@@ -170,18 +171,17 @@ impl Engine {
     }
 
     fn predict_here(&self, values: &[f32], dims: &[usize]) -> Result<(Vec<f32>, Vec<usize>)> {
-        let x = sequence_batch(values, dims, self.input_size(), "input x")?;
-        let batch = dims[0];
+        let x = check_sequence_batch(values, dims, self.input_size(), "input x")?;
         match &self.model {
             Model::BiLstmClassifier(m) => {
                 let classes = m.config().num_classes;
-                if batch == 0 {
-                    return Ok((Vec::new(), vec![0, classes]));
-                }
-                let logits = m.forward(&x)?;
-                Ok((flatten(&logits)?, vec![batch, classes]))
+                let hidden = m.config().hidden_size;
+                let [logits] = in_chunks((values, x), None, hidden, [classes], |x, _| {
+                    Ok([m.forward(x)?])
+                })?;
+                Ok((logits, vec![x[0], classes]))
             }
-            Model::LstmAttention(m) => Ok(self.forecast(m, &x, None)?.0),
+            Model::LstmAttention(m) => Ok(self.forecast(m, (values, x), None, false)?.0),
         }
     }
 
@@ -193,8 +193,9 @@ impl Engine {
         dims: &[usize],
     ) -> Result<(FlatArray, FlatArray)> {
         let m = self.attention_model("return_attention=True")?;
-        let x = sequence_batch(values, dims, self.input_size(), "input x")?;
-        self.pool.install(|| self.forecast(m, &x, None))
+        let x = check_sequence_batch(values, dims, self.input_size(), "input x")?;
+        self.pool
+            .install(|| self.forecast(m, (values, x), None, true))
     }
 
     /// Teacher-forced forward pass (every step after the first reads the true previous target):
@@ -207,7 +208,7 @@ impl Engine {
     ) -> Result<(FlatArray, FlatArray)> {
         let m = self.attention_model("teacher_forced")?;
         let c = m.config();
-        let xt = sequence_batch(x.0, x.1, c.input_size, "input x")?;
+        let xt = check_sequence_batch(x.0, x.1, c.input_size, "input x")?;
         let expected = [x.1[0], c.horizon, c.output_size];
         if y.1 != expected {
             return Err(Error::shape(
@@ -216,8 +217,9 @@ impl Engine {
                 fmt_shape(y.1),
             ));
         }
-        let yt = sequence_batch(y.0, y.1, c.output_size, "target y")?;
-        self.pool.install(|| self.forecast(m, &xt, Some(&yt)))
+        let yt = check_sequence_batch(y.0, y.1, c.output_size, "target y")?;
+        self.pool
+            .install(|| self.forecast(m, (x.0, xt), Some((y.0, yt)), true))
     }
 
     fn attention_model(&self, what: &str) -> Result<&LstmAttention> {
@@ -235,23 +237,92 @@ impl Engine {
     fn forecast(
         &self,
         m: &LstmAttention,
-        x: &Tensor,
-        y: Option<&Tensor>,
+        x: Batch<'_>,
+        y: Option<Batch<'_>>,
+        with_attention: bool,
     ) -> Result<(FlatArray, FlatArray)> {
         let c = m.config();
-        let (batch, steps, _) = x.dims3()?;
-        if batch == 0 {
-            return Ok((
-                (Vec::new(), vec![0, c.horizon, c.output_size]),
-                (Vec::new(), vec![0, c.horizon, steps]),
-            ));
-        }
-        let f = match y {
-            Some(y) => m.teacher_forced(x, y)?,
-            None => m.forecast(x)?,
+        let [batch, steps, _] = x.1;
+        let attention_len = if with_attention { c.horizon * steps } else { 0 };
+        let per_sample = [c.horizon * c.output_size, attention_len];
+        let [values, attention] = in_chunks(x, y, c.hidden_size, per_sample, |x, y| {
+            let f = match y {
+                Some(y) => m.teacher_forced(x, y)?,
+                None => m.forecast(x)?,
+            };
+            Ok([f.values, f.attention])
+        })?;
+        let attention_dims = if with_attention {
+            vec![batch, c.horizon, steps]
+        } else {
+            vec![0]
         };
-        Ok((to_flat(&f.values)?, to_flat(&f.attention)?))
+        Ok((
+            (values, vec![batch, c.horizon, c.output_size]),
+            (attention, attention_dims),
+        ))
     }
+}
+
+/// A validated `(B, T, F)` batch: row-major values and dims.
+type Batch<'a> = (&'a [f32], [usize; 3]);
+
+/// Floats of intermediates one chunk of a batch may hold (about 128 MiB).
+const CHUNK_WORKING_SET: usize = 1 << 25;
+
+/// Runs `run` on consecutive chunks of the batch rows of `x` (and of `y`, row for row), sized so that
+/// a chunk's intermediates (about `8 * hidden` floats per time step and sample) stay near
+/// [`CHUNK_WORKING_SET`], and gathers each output's rows (`per_sample[i]` floats each; 0 drops that
+/// output) into buffers allocated up front. So a batch too large for memory is a data error before any work, never an
+/// abort of the process part way through, and a huge batch needs no more working memory than a
+/// moderate one. An empty batch gives empty outputs.
+fn in_chunks<const N: usize>(
+    x: Batch<'_>,
+    y: Option<Batch<'_>>,
+    hidden: usize,
+    per_sample: [usize; N],
+    run: impl Fn(&Tensor, Option<&Tensor>) -> Result<[Tensor; N]>,
+) -> Result<[Vec<f32>; N]> {
+    let [batch, steps, width] = x.1;
+    let mut outputs: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+    for (out, &per) in outputs.iter_mut().zip(&per_sample) {
+        let len = batch.checked_mul(per).ok_or_else(|| {
+            Error::Data(format!(
+                "output of {batch} samples x {per} values overflows"
+            ))
+        })?;
+        *out = zeroed_vec(len, "predict output")?;
+    }
+    let per_row = steps.saturating_mul(8).saturating_mul(hidden.max(width));
+    let rows = (CHUNK_WORKING_SET / per_row.max(1)).max(1);
+    for start in (0..batch).step_by(rows) {
+        let n = rows.min(batch - start);
+        let chunk = |(values, [_, t, f]): Batch<'_>| {
+            let per = t * f;
+            Tensor::from_slice(
+                &values[start * per..(start + n) * per],
+                (n, t, f),
+                &Device::Cpu,
+            )
+        };
+        let yt = y.map(chunk).transpose()?;
+        let results = run(&chunk(x)?, yt.as_ref())?;
+        for ((out, result), &per) in outputs.iter_mut().zip(&results).zip(&per_sample) {
+            if per == 0 {
+                continue; // an output the caller does not want
+            }
+            let values = flatten(result)?;
+            if values.len() != n * per {
+                return Err(Error::shape(
+                    "chunk output",
+                    format!("{} values", n * per),
+                    values.len(),
+                ));
+            }
+            out[start * per..(start + n) * per].copy_from_slice(&values);
+        }
+    }
+    Ok(outputs)
 }
 
 /// Row-major values of a tensor.

@@ -7,6 +7,17 @@ use crate::error::{fmt_shape, Error, Result};
 /// Checks that `values` shaped `dims` is a `(B, T, width)` batch of finite numbers and makes a tensor.
 /// `B = 0` is allowed (the caller returns an empty result); `T` must be at least 1.
 pub fn sequence_batch(values: &[f32], dims: &[usize], width: usize, what: &str) -> Result<Tensor> {
+    let [b, t, f] = check_sequence_batch(values, dims, width, what)?;
+    Ok(Tensor::from_slice(values, (b, t, f), &Device::Cpu)?)
+}
+
+/// The checks of [`sequence_batch`] without making a tensor: returns `[B, T, width]`.
+pub fn check_sequence_batch(
+    values: &[f32],
+    dims: &[usize],
+    width: usize,
+    what: &str,
+) -> Result<[usize; 3]> {
     let expected = || format!("(batch, time >= 1, {width})");
     let [b, t, f] = *dims else {
         return Err(Error::shape(what, expected(), fmt_shape(dims)));
@@ -14,8 +25,7 @@ pub fn sequence_batch(values: &[f32], dims: &[usize], width: usize, what: &str) 
     if f != width || t == 0 {
         return Err(Error::shape(what, expected(), fmt_shape(dims)));
     }
-    let count = b
-        .checked_mul(t)
+    b.checked_mul(t)
         .and_then(|n| n.checked_mul(f))
         .filter(|&n| n == values.len())
         .ok_or_else(|| {
@@ -26,11 +36,7 @@ pub fn sequence_batch(values: &[f32], dims: &[usize], width: usize, what: &str) 
             )
         })?;
     check_finite(values, dims, what)?;
-    Ok(Tensor::from_slice(
-        &values[..count],
-        (b, t, f),
-        &Device::Cpu,
-    )?)
+    Ok([b, t, f])
 }
 
 /// Rejects NaN and Inf, naming the index of the first one.

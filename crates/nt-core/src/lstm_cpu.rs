@@ -5,8 +5,9 @@
 //! - weights copied once into plain `Vec<f32>`, `W_ih` pre-transposed for the sequence projection;
 //! - the input projection of the whole sequence as one GEMM (the `gemm` crate that candle itself uses);
 //! - a time-major layout, so each step's rows are contiguous;
-//! - the recurrent product at batch 1 as broadcast-FMAs over `W_hh^T` (AVX2+FMA when the CPU has it,
-//!   chosen at run time; no horizontal sums), and as a GEMM into the projected rows otherwise;
+//! - the recurrent product at batch 1 as broadcast-FMAs over `W_hh^T` packed in column panels (AVX2+FMA
+//!   when the CPU has it, chosen at run time; no horizontal sums), and as a GEMM into the projected rows
+//!   otherwise;
 //! - the gate nonlinearities fused in one pass, with a branch-free `exp` that the compiler vectorises;
 //! - the two directions of a layer run on two threads.
 //!
@@ -27,9 +28,10 @@ struct CpuLayer {
     w_ih_t: Vec<f32>,
     /// `b_ih + b_hh` of each direction, `(dirs * 4H,)`.
     bias: Vec<f32>,
-    /// `W_hh^T` per direction, `(H, 4H)` row-major: the right operand of the recurrent product (a
-    /// GEMM when batched, broadcast-FMAs at batch 1).
+    /// `W_hh^T` per direction, `(H, 4H)` row-major: the right operand of the batched recurrent GEMM.
     w_hh_t: Vec<Vec<f32>>,
+    /// The same `W_hh^T` per direction in [`pack_panels`] layout, for the batch-1 product.
+    w_hh_panels: Vec<Vec<f32>>,
 }
 
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -56,6 +58,10 @@ impl CpuLayer {
             w_hh_t.push(transpose(&wh, gates, hidden));
         }
         let dirs = cells.len();
+        let w_hh_panels = w_hh_t
+            .iter()
+            .map(|wt| pack_panels(wt, hidden, 4 * hidden))
+            .collect();
         Ok(Self {
             input,
             hidden,
@@ -63,6 +69,7 @@ impl CpuLayer {
             w_ih_t: transpose(&w_ih, dirs * 4 * hidden, input),
             bias,
             w_hh_t,
+            w_hh_panels,
         })
     }
 
@@ -141,7 +148,7 @@ impl CpuLayer {
         threads: usize,
     ) -> Vec<f32> {
         let (hid, g4) = (self.hidden, 4 * self.hidden);
-        let w_hh_t = &self.w_hh_t[d];
+        let (w_hh_t, panels) = (&self.w_hh_t[d], &self.w_hh_panels[d]);
         let bias = &self.bias[d * g4..(d + 1) * g4];
         let mut out = vec![0f32; batch * steps * hid];
         for k in 0..steps {
@@ -149,7 +156,7 @@ impl CpuLayer {
             // Time-major layout: the B rows of step t are contiguous in `proj` and `out`.
             let rows = &mut proj[t * batch * g4..(t + 1) * batch * g4];
             if batch == 1 {
-                vecmat_add(w_hh_t, h, rows);
+                vecmat_add(panels, h, rows);
             } else {
                 // rows += h @ W_hh^T.
                 // SAFETY: rows is (B, 4H), h is (B, H), w_hh_t is (H, 4H), all row-major and exactly
@@ -357,7 +364,10 @@ fn has_avx2_fma() -> bool {
 fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick (no SSE4.1 `round` needed).
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    // The shifted sum's low mantissa bits hold n itself, which gives 2^n by integer arithmetic alone:
+    // a float-to-int `as` cast saturates and checks NaN, which LLVM only does lane by lane.
+    let shifted = x * std::f32::consts::LOG2_E + 12_582_912.0;
+    let n = shifted - 12_582_912.0;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -366,7 +376,8 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 0.166_666_65;
     let p = p * r + 0.5;
     let p = p * r * r + r + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 0x4B40_0000 is the bit pattern of 1.5 * 2^23; 127 is the exponent bias.
+    p * f32::from_bits(shifted.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23)
 }
 
 #[inline(always)]
@@ -381,60 +392,77 @@ fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + exp(-2.0 * x)) - 1.0
 }
 
-/// `out += v · Wt` for `Wt` `(len(v), len(out))` row-major: the batch-1 recurrent product.
-fn vecmat_add(wt: &[f32], v: &[f32], out: &mut [f32]) {
-    debug_assert_eq!(wt.len(), v.len() * out.len());
+/// Columns per panel of [`pack_panels`]: eight AVX2 registers of accumulators.
+const PANEL: usize = 8 * LANES;
+
+/// `Wt` `(rows, cols)` row-major regrouped into panels of [`PANEL`] columns, each panel's rows stored
+/// one after another and zero-padded past `cols`. The batch-1 product then reads every panel as one
+/// contiguous stream (the hardware prefetcher's best case) instead of `rows` runs a row apart.
+fn pack_panels(wt: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let blocks = cols.div_ceil(PANEL);
+    let mut panels = vec![0f32; blocks * rows * PANEL];
+    for b in 0..blocks {
+        let width = PANEL.min(cols - b * PANEL);
+        for k in 0..rows {
+            let dst = (b * rows + k) * PANEL;
+            panels[dst..dst + width].copy_from_slice(&wt[k * cols + b * PANEL..][..width]);
+        }
+    }
+    panels
+}
+
+/// `out += v · Wt` for `Wt` `(len(v), len(out))` given as [`pack_panels`]: the batch-1 recurrent
+/// product.
+fn vecmat_add(panels: &[f32], v: &[f32], out: &mut [f32]) {
+    debug_assert_eq!(panels.len(), out.len().div_ceil(PANEL) * v.len() * PANEL);
     #[cfg(target_arch = "x86_64")]
     {
         if has_avx2_fma() {
             // SAFETY: the CPU supports the features this function is compiled for.
-            unsafe { vecmat_add_avx2(wt, v, out) };
+            unsafe { vecmat_add_avx2(panels, v, out) };
             return;
         }
     }
-    vecmat_add_portable(wt, v, out);
+    vecmat_add_portable(panels, v, out);
 }
 
-/// `out += v · Wt` as broadcast-FMAs over 64-wide column blocks: no horizontal sums, one load per
-/// FMA, each weight row read as one contiguous run (measured ~1.7x the dot-product form here).
+/// One panel at a time as broadcast-FMAs into eight registers: no horizontal sums, one load per FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vecmat_add_avx2(wt: &[f32], v: &[f32], out: &mut [f32]) {
+unsafe fn vecmat_add_avx2(panels: &[f32], v: &[f32], out: &mut [f32]) {
     use std::arch::x86_64::*;
-    const BLOCK: usize = 8 * LANES;
-    let cols = out.len();
-    let full = cols - cols % BLOCK;
-    let mut c0 = 0;
-    while c0 < full {
+    let rows = v.len();
+    for (b, panel) in panels.chunks_exact(rows * PANEL).enumerate() {
         let mut acc = [_mm256_setzero_ps(); 8];
         for (k, &vk) in v.iter().enumerate() {
             let x = _mm256_set1_ps(vk);
-            let row = wt.as_ptr().add(k * cols + c0);
+            let row = panel.as_ptr().add(k * PANEL);
             for (i, a) in acc.iter_mut().enumerate() {
                 *a = _mm256_fmadd_ps(_mm256_loadu_ps(row.add(i * LANES)), x, *a);
             }
         }
+        let mut sums = [0f32; PANEL];
         for (i, a) in acc.iter().enumerate() {
-            let o = out.as_mut_ptr().add(c0 + i * LANES);
-            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), *a));
+            _mm256_storeu_ps(sums.as_mut_ptr().add(i * LANES), *a);
         }
-        c0 += BLOCK;
-    }
-    for c in full..cols {
-        out[c] += v
-            .iter()
-            .enumerate()
-            .map(|(k, vk)| wt[k * cols + c] * vk)
-            .sum::<f32>();
+        for (o, s) in out[b * PANEL..].iter_mut().zip(sums) {
+            *o += s;
+        }
     }
 }
 
-/// Portable fallback: one axpy per weight row (which the compiler vectorises).
-fn vecmat_add_portable(wt: &[f32], v: &[f32], out: &mut [f32]) {
-    let cols = out.len();
-    for (row, &vk) in wt.chunks_exact(cols).zip(v) {
-        for (o, w) in out.iter_mut().zip(row) {
-            *o += w * vk;
+/// Portable fallback over the same panels (the compiler vectorises the inner loop).
+fn vecmat_add_portable(panels: &[f32], v: &[f32], out: &mut [f32]) {
+    let rows = v.len();
+    for (b, panel) in panels.chunks_exact(rows * PANEL).enumerate() {
+        let mut sums = [0f32; PANEL];
+        for (row, &vk) in panel.chunks_exact(PANEL).zip(v) {
+            for (s, w) in sums.iter_mut().zip(row) {
+                *s += w * vk;
+            }
+        }
+        for (o, s) in out[b * PANEL..].iter_mut().zip(sums) {
+            *o += s;
         }
     }
 }
@@ -481,9 +509,10 @@ mod tests {
             let want: Vec<f32> = (0..cols)
                 .map(|c| 1.0 + (0..rows).map(|k| wt[k * cols + c] * v[k]).sum::<f32>())
                 .collect();
+            let panels = pack_panels(&wt, rows, cols);
             let (mut fast, mut portable) = (vec![1.0f32; cols], vec![1.0f32; cols]);
-            vecmat_add(&wt, &v, &mut fast);
-            vecmat_add_portable(&wt, &v, &mut portable);
+            vecmat_add(&panels, &v, &mut fast);
+            vecmat_add_portable(&panels, &v, &mut portable);
             for c in 0..cols {
                 assert!(
                     (fast[c] - want[c]).abs() < 1e-3,

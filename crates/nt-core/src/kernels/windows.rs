@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::series::{checked_len, zeroed_vec, Sample, SeriesView};
+use super::series::{checked_len, first_non_finite, zeroed_vec, Sample, SeriesView};
 use super::stats::ZScore;
 use crate::error::fmt_shape;
 use crate::{Error, Result};
@@ -80,6 +80,7 @@ pub fn sliding_windows<T: Sample>(
         block: window * cols, // <= len
     };
     match (T::as_f32(data), &scale) {
+        // float32 copied as it is: finite in, finite out.
         (Some(raw), None) => fill_windows(raw, &mut out, &layout, None),
         _ if n > 1 && window > stride => {
             let mut staged: Vec<f32> = zeroed_vec(data.len(), "converted series")?;
@@ -88,11 +89,41 @@ pub fn sliding_windows<T: Sample>(
                 .par_chunks_mut(chunk)
                 .zip(data.par_chunks(chunk))
                 .for_each(|(dst, src)| convert(src, dst, cols, scale.as_ref()));
+            check_fits(&staged, |i| i, data, cols)?;
             fill_windows(&staged, &mut out, &layout, None);
         }
-        _ => fill_windows(data, &mut out, &layout, scale.as_ref()),
+        _ => {
+            fill_windows(data, &mut out, &layout, scale.as_ref());
+            // Each output value maps back to the series row of its window plus its row inside it.
+            let source = |i: usize| (i / layout.block) * layout.step + i % layout.block;
+            check_fits(&out, source, data, cols)?;
+        }
     }
     Ok((out, shape))
+}
+
+/// Fails with a data error if a converted value overflowed float32 (a float64 input, or a z-score,
+/// beyond ±3.4e38), naming the series value it came from: `source` maps an index of `converted` to
+/// the index of that value in `data`.
+fn check_fits<T: Sample>(
+    converted: &[f32],
+    source: impl Fn(usize) -> usize,
+    data: &[T],
+    cols: usize,
+) -> Result<()> {
+    match first_non_finite(converted) {
+        None => Ok(()),
+        Some(i) => {
+            let at = source(i);
+            Err(Error::Data(format!(
+                "series value {:?} at row {}, column {} is beyond float32's range once converted \
+                 (float32 holds at most ±3.4e38)",
+                data[at].to_f64(),
+                at / cols,
+                at % cols
+            )))
+        }
+    }
 }
 
 /// Rows converted per parallel task when staging (fixed, so the work split does not matter).
@@ -142,6 +173,38 @@ mod tests {
 
     fn series(rows: usize, cols: usize) -> Vec<f32> {
         (0..rows * cols).map(|i| i as f32).collect()
+    }
+
+    #[test]
+    fn values_beyond_float32_are_data_errors_on_every_route() {
+        // Row 2, column 1 holds a float64 value no float32 can hold.
+        let mut data = vec![1.0f64; 5 * 2];
+        data[2 * 2 + 1] = 1e39;
+        let view = SeriesView::new(&data, 5, 2).unwrap();
+        let unit = ZScore::new(vec![0.0; 2], vec![1.0; 2]).unwrap();
+        // Plain conversion, staged (overlapping windows) and direct (window <= stride) routes.
+        for (window, stride, z) in [
+            (3, 1, None),
+            (3, 1, Some(&unit)),
+            (1, 1, None),
+            (2, 2, None),
+        ] {
+            let err = sliding_windows(view, window, stride, z)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("row 2, column 1") && err.contains("1e39"),
+                "{window}/{stride}: {err}"
+            );
+        }
+        // A float32-sized value can still overflow once z-scored by a tiny std.
+        let small = vec![3e38f32, 0.0, 1.0, 2.0];
+        let view = SeriesView::new(&small, 4, 1).unwrap();
+        let tiny = ZScore::new(vec![0.0], vec![1e-3]).unwrap();
+        let err = sliding_windows(view, 2, 1, Some(&tiny))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("row 0, column 0"), "{err}");
     }
 
     #[test]
