@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod checkpoint;
+mod cpu_math;
 pub mod engine;
 pub mod error;
 pub mod input;

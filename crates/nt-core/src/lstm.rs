@@ -225,6 +225,11 @@ impl Lstm {
         Ok(Self { config, cells, cpu })
     }
 
+    /// The hand-written CPU path, when this LSTM holds inference weights on the CPU.
+    pub(crate) fn cpu(&self) -> Option<&CpuLstm> {
+        self.cpu.as_ref()
+    }
+
     /// The sizes this LSTM was built with.
     pub fn config(&self) -> &LstmConfig {
         &self.config

@@ -36,6 +36,7 @@ use crate::attention::{AttentionMemory, MultiHeadAttention};
 use crate::checkpoint::Checkpoint;
 use crate::error::{fmt_shape, Error, Result};
 use crate::lstm::{Lstm, LstmConfig, LstmState};
+use crate::models::lstm_attention_cpu::{CpuForecaster, Parts};
 
 /// Registry name written into checkpoints.
 pub const NAME: &str = "lstm_attention";
@@ -305,6 +306,8 @@ pub struct LstmAttention {
     /// LayerNorm `(weight, bias)` over `2H`.
     output_norm: Option<(Tensor, Tensor)>,
     output_proj: Linear,
+    /// The CPU inference path, present for inference weights on the CPU (see `lstm_attention_cpu`).
+    cpu: Option<CpuForecaster>,
 }
 
 impl LstmAttention {
@@ -343,6 +346,21 @@ impl LstmAttention {
             None
         };
         let output_proj = candle_nn::linear(2 * h, config.output_size, vb.pp("output_proj"))?;
+        // Both LSTMs hold inference weights on the CPU exactly when the whole model does.
+        let cpu = match (encoder.cpu(), decoder.cpu()) {
+            (Some(enc), Some(dec)) => Some(CpuForecaster::new(Parts {
+                config: &config,
+                encoder: enc.clone(),
+                decoder: dec.clone(),
+                bridge_h: &bridge_h,
+                bridge_c: &bridge_c,
+                encoder_proj: encoder_proj.as_ref(),
+                attention: attention.parameters(),
+                norm: output_norm.as_ref().map(|(w, b)| (w, b)),
+                output_proj: &output_proj,
+            })?),
+            _ => None,
+        };
         Ok(Self {
             config,
             encoder,
@@ -353,7 +371,33 @@ impl LstmAttention {
             attention,
             output_norm,
             output_proj,
+            cpu,
         })
+    }
+
+    /// The CPU path's forecast, when it applies: inference weights, a CPU float32 input that needs no
+    /// gradient, and a feed it knows (its own predictions or the truth).
+    fn decode_cpu(&self, x: &Tensor, feed: &Feed<'_>) -> Result<Option<Forecast>> {
+        let Some(cpu) = &self.cpu else {
+            return Ok(None);
+        };
+        let cpu_f32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op();
+        let truth = match feed {
+            Feed::Own => None,
+            Feed::Truth(y) if cpu_f32(y) => Some(y.flatten_all()?.to_vec1::<f32>()?),
+            _ => return Ok(None),
+        };
+        if !cpu_f32(x) {
+            return Ok(None);
+        }
+        let (batch, steps, _) = x.dims3()?;
+        let values: Vec<f32> = x.flatten_all()?.to_vec1()?;
+        let (forecast, attention) = cpu.forecast(&values, batch, steps, truth.as_deref());
+        let c = &self.config;
+        Ok(Some(Forecast {
+            values: Tensor::from_vec(forecast, (batch, c.horizon, c.output_size), x.device())?,
+            attention: Tensor::from_vec(attention, (batch, c.horizon, steps), x.device())?,
+        }))
     }
 
     /// The configuration (with `target_indices` resolved).
@@ -402,6 +446,9 @@ impl LstmAttention {
                     fmt_shape(y.dims()),
                 ));
             }
+        }
+        if let Some(forecast) = self.decode_cpu(x, &feed)? {
+            return Ok(forecast);
         }
         let (memory, state) = self.encode(x)?;
         let first = self.last_targets(x)?; // (B, 1, O)
