@@ -199,9 +199,9 @@ fn softmax_body<M: MulAdd>(v: &mut [f32]) {
 // ---------------------------------------------------------------------------------------------------
 // Batch 1: out += bias + v · Wt.
 
-/// `out += bias + v · Wt` for `Wt` `(len(v), len(out))` given as [`VEC_PANEL`]-wide panels: the batch-1
+/// `out += v · Wt` for `Wt` `(len(v), len(out))` given as [`VEC_PANEL`]-wide panels: the batch-1
 /// recurrent product.
-pub(crate) fn vecmat_add(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+pub(crate) fn vecmat_add(panels: &[f32], v: &[f32], out: &mut [f32]) {
     debug_assert_eq!(
         panels.len(),
         out.len().div_ceil(VEC_PANEL) * v.len() * VEC_PANEL
@@ -210,23 +210,19 @@ pub(crate) fn vecmat_add(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f32
     {
         if has_avx2_fma() {
             // SAFETY: the CPU supports the features this function is compiled for.
-            unsafe { vecmat_add_avx2(panels, v, bias, out) };
+            unsafe { vecmat_add_avx2(panels, v, out) };
             return;
         }
     }
-    vecmat_add_portable(panels, v, bias, out);
+    vecmat_add_portable(panels, v, out);
 }
 
 /// One panel at a time as broadcast-FMAs into eight registers: no horizontal sums, one load per FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vecmat_add_avx2(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+unsafe fn vecmat_add_avx2(panels: &[f32], v: &[f32], out: &mut [f32]) {
     use std::arch::x86_64::*;
     let rows = v.len();
-    if rows == 0 {
-        add_sums(out, bias, &vec![0.0; out.len()]);
-        return;
-    }
     for (b, panel) in panels.chunks_exact(rows * VEC_PANEL).enumerate() {
         let mut acc = [_mm256_setzero_ps(); 8];
         for (k, &vk) in v.iter().enumerate() {
@@ -240,18 +236,15 @@ unsafe fn vecmat_add_avx2(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f3
         for (i, a) in acc.iter().enumerate() {
             _mm256_storeu_ps(sums.as_mut_ptr().add(i * LANES), *a);
         }
-        let c0 = b * VEC_PANEL;
-        add_sums(&mut out[c0..], &bias[c0..], &sums);
+        for (o, s) in out[b * VEC_PANEL..].iter_mut().zip(sums) {
+            *o += s;
+        }
     }
 }
 
 /// Portable fallback over the same panels (the compiler vectorises the inner loop).
-fn vecmat_add_portable(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f32]) {
+fn vecmat_add_portable(panels: &[f32], v: &[f32], out: &mut [f32]) {
     let rows = v.len();
-    if rows == 0 {
-        add_sums(out, bias, &vec![0.0; out.len()]);
-        return;
-    }
     for (b, panel) in panels.chunks_exact(rows * VEC_PANEL).enumerate() {
         let mut sums = [0f32; VEC_PANEL];
         for (row, &vk) in panel.chunks_exact(VEC_PANEL).zip(v) {
@@ -259,16 +252,9 @@ fn vecmat_add_portable(panels: &[f32], v: &[f32], bias: &[f32], out: &mut [f32])
                 *s += w * vk;
             }
         }
-        let c0 = b * VEC_PANEL;
-        add_sums(&mut out[c0..], &bias[c0..], &sums);
-    }
-}
-
-/// `out += bias + sums` over the shortest of the three (a panel's columns that exist).
-#[inline(always)]
-fn add_sums(out: &mut [f32], bias: &[f32], sums: &[f32]) {
-    for ((o, b), s) in out.iter_mut().zip(bias).zip(sums) {
-        *o += b + s;
+        for (o, s) in out[b * VEC_PANEL..].iter_mut().zip(sums) {
+            *o += s;
+        }
     }
 }
 
@@ -445,24 +431,16 @@ mod tests {
     #[test]
     fn vecmat_matches_naive_for_odd_sizes() {
         // Column counts around the 64-wide panel: below, exact, with a tail, and the real 4H.
-        for (rows, cols) in [
-            (1, 1),
-            (3, 5),
-            (8, 64),
-            (7, 70),
-            (128, 512),
-            (9, 130),
-            (0, 4),
-        ] {
+        for (rows, cols) in [(1, 1), (3, 5), (8, 64), (7, 70), (128, 512), (9, 130)] {
             let wt = ramp(rows * cols, 0);
-            let (v, bias) = (ramp(rows, 3), ramp(cols, 5));
+            let v = ramp(rows, 3);
             let want: Vec<f32> = (0..cols)
-                .map(|c| 1.0 + bias[c] + (0..rows).map(|k| wt[k * cols + c] * v[k]).sum::<f32>())
+                .map(|c| 1.0 + (0..rows).map(|k| wt[k * cols + c] * v[k]).sum::<f32>())
                 .collect();
             let panels = pack_panels(&wt, rows, cols, VEC_PANEL);
             let (mut fast, mut portable) = (vec![1.0f32; cols], vec![1.0f32; cols]);
-            vecmat_add(&panels, &v, &bias, &mut fast);
-            vecmat_add_portable(&panels, &v, &bias, &mut portable);
+            vecmat_add(&panels, &v, &mut fast);
+            vecmat_add_portable(&panels, &v, &mut portable);
             for c in 0..cols {
                 assert!((fast[c] - want[c]).abs() < 1e-3, "{rows}x{cols} col {c}");
                 assert!(

@@ -31,16 +31,14 @@ const ROW_BLOCK: usize = 48;
 /// Weights of one direction of one layer, laid out for the CPU kernels.
 #[derive(Debug, Clone)]
 struct DirWeights {
-    /// `W_ih^T` `(I, 4H)` row-major: the batch-1 projection of the whole sequence.
-    w_ih_t: Vec<f32>,
-    /// `b_ih + b_hh` `(4H,)`.
-    bias: Vec<f32>,
+    /// `W_ih^T` `(I, 4H)` in [`GEMM_PANEL`] panels: the batch-1 projection of the whole sequence.
+    ih_panels: Vec<f32>,
     /// `W_hh^T` `(H, 4H)` in [`VEC_PANEL`] panels: the batch-1 recurrent product.
     w_hh_panels: Vec<f32>,
-    /// `[W_ih^T; W_hh^T]` `(I + H, 4H)` in [`GEMM_PANEL`] panels, and the bias padded to them: the one
-    /// GEMM of a batched step.
+    /// `[W_ih^T; W_hh^T]` `(I + H, 4H)` in [`GEMM_PANEL`] panels: the one GEMM of a batched step.
     fused_panels: Vec<f32>,
-    fused_bias: Vec<f32>,
+    /// `b_ih + b_hh` `(4H,)`, padded to whole [`GEMM_PANEL`] panels: added by every GEMM.
+    bias: Vec<f32>,
 }
 
 impl DirWeights {
@@ -53,11 +51,10 @@ impl DirWeights {
         let bias: Vec<f32> = (bi + bh)?.to_vec1()?;
         let fused: Vec<f32> = w_ih_t.iter().chain(&w_hh_t).copied().collect();
         Ok(Self {
+            ih_panels: pack_panels(&w_ih_t, input, gates, GEMM_PANEL),
             w_hh_panels: pack_panels(&w_hh_t, hidden, gates, VEC_PANEL),
             fused_panels: pack_panels(&fused, input + hidden, gates, GEMM_PANEL),
-            fused_bias: pad_to_panels(&bias, GEMM_PANEL),
-            w_ih_t,
-            bias,
+            bias: pad_to_panels(&bias, GEMM_PANEL),
         })
     }
 }
@@ -134,37 +131,38 @@ impl CpuLayer {
         threads: usize,
     ) -> Vec<f32> {
         let (hid, g4, w) = (self.hidden, 4 * self.hidden, &self.dirs[d]);
+        // Biases included; row blocks keep a block of x in L2 while the panels stream, and spread
+        // over the threads this direction has.
         let mut proj = vec![0f32; steps * g4];
-        // SAFETY: x is (T, I), w_ih_t is (I, 4H), proj is (T, 4H), all row-major and exactly that
-        // long.
-        unsafe {
-            gemm::gemm(
-                steps,
-                g4,
+        let project = |(i, out): (usize, &mut [f32])| {
+            let (r0, rows) = (i * ROW_BLOCK, out.len() / g4);
+            let inp = &x[r0 * self.input..];
+            gemm_bias(
+                inp,
                 self.input,
-                proj.as_mut_ptr(),
-                1,
-                g4 as isize,
-                false,
-                x.as_ptr(),
-                1,
-                self.input as isize,
-                w.w_ih_t.as_ptr(),
-                1,
-                g4 as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism(steps * g4 * self.input, threads),
+                rows,
+                self.input,
+                &w.ih_panels,
+                &w.bias,
+                out,
+                g4,
+                g4,
             );
+        };
+        if threads > 1 {
+            proj.par_chunks_mut(ROW_BLOCK * g4)
+                .enumerate()
+                .for_each(project);
+        } else {
+            proj.chunks_mut(ROW_BLOCK * g4)
+                .enumerate()
+                .for_each(project);
         }
         let mut out = vec![0f32; steps * hid];
         for k in 0..steps {
             let t = if d == 1 { steps - 1 - k } else { k };
             let pre = &mut proj[t * g4..(t + 1) * g4];
-            vecmat_add(&w.w_hh_panels, h, &w.bias, pre);
+            vecmat_add(&w.w_hh_panels, h, pre);
             activate(pre, c, h);
             out[t * hid..(t + 1) * hid].copy_from_slice(h);
         }
@@ -205,7 +203,7 @@ impl CpuLayer {
                     rows,
                     k,
                     &w.fused_panels,
-                    &w.fused_bias,
+                    &w.bias,
                     &mut gates,
                     g4,
                     g4,
@@ -221,15 +219,6 @@ impl CpuLayer {
         for (h_row, row) in h.chunks_exact_mut(hid).zip(xh.chunks_exact(k)) {
             h_row.copy_from_slice(&row[inp..]);
         }
-    }
-}
-
-/// Multi-threaded GEMM only where the work pays for the fork (about 1 MFLOP).
-fn parallelism(work: usize, threads: usize) -> gemm::Parallelism {
-    if threads > 1 && work >= 1 << 19 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
     }
 }
 
