@@ -7,6 +7,7 @@ and one line ``neural-trader: error: ...`` on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -367,10 +368,14 @@ def _add_bench(sub: Any) -> None:
         "bench",
         help="time the native engine against PyTorch and ONNX Runtime",
         description="Native engine vs PyTorch vs ONNX Runtime on the same weights, in one run: batch-1 "
-        "latency (p50, p99) and batch-256 throughput at 1 thread and at all threads.",
+        "latency (p50, p99) and batch-256 throughput at 1 thread and at all threads; then the data "
+        "kernels (windows vs numpy, torch.unfold and a memory copy; masks and augmentation vs numpy).",
     )
     p.add_argument("--json", help="also write the raw results to this JSON file")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, not for reporting)")
+    p.add_argument(
+        "--only", choices=["models", "kernels"], help="run one part (default: models, then kernels)"
+    )
     p.set_defaults(func=_bench)
 
 
@@ -715,10 +720,19 @@ def _models(_: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from neural_trader.benchmarks import models
+    from neural_trader.benchmarks import kernels, models
 
-    argv = (["--json", args.json] if args.json else []) + (["--quick"] if args.quick else [])
-    return models.main(argv)
+    result: dict[str, Any] = {}
+    if args.only in (None, "models"):
+        result["models"] = models.run(quick=args.quick)
+        print(models.table(result["models"]), flush=True)
+    if args.only in (None, "kernels"):
+        result["kernels"] = kernels.run(repeats=1 if args.quick else 5)
+        print(kernels.format_table(result["kernels"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
 
 
 # ------------------------------------------------------------------------------------------ entry

@@ -3,7 +3,8 @@
 Sizes follow issue 4: windows of 105 steps x 86 features over 100,000 rows of float32. At stride 1 the
 output would be 100,000 x 105 x 86 x 4 bytes = 3.6 GB per call, too much next to numpy's temporaries on a
 small machine, so the windows use **stride 10** (9,990 windows, 361 MB of output per call). Masks are
-100,000 rows of 105 steps at ratio 0.15.
+100,000 rows of 105 steps at ratio 0.15. Augmentation: 20,000 OHLCV windows of 105 steps, each step (time
+warp, jitter, volatility scaling) with probability 0.5, against the same steps vectorised in numpy.
 
 Every figure is the median of ``repeats`` timed calls after one warm-up call, all in one process, and
 every comparison is a ratio between numbers measured in the same run. Run it as::
@@ -32,6 +33,7 @@ MASK_ROWS = 100_000
 MASK_LENGTH = 105
 MASK_RATIO = 0.15
 PATCH = 7
+AUGMENT_WINDOWS = 20_000  # OHLCV windows of WINDOW steps for the augmentation benchmark
 
 
 def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
@@ -176,6 +178,77 @@ def _masks(repeats: int) -> dict[str, float]:
     return {name: _median_seconds(fn, repeats) for name, fn in timings.items()}
 
 
+def _repair(w: Any) -> None:
+    """high >= max(open, close), low <= min(open, close), volume >= 0, in place on (N, W, 5)."""
+    import numpy as np
+
+    body_hi, body_lo = np.maximum(w[..., 0], w[..., 3]), np.minimum(w[..., 0], w[..., 3])
+    np.maximum(w[..., 1], body_hi, out=w[..., 1])
+    np.minimum(w[..., 2], body_lo, out=w[..., 2])
+    np.maximum(w[..., 4], 0.0, out=w[..., 4])
+
+
+def _numpy_augment(rng: Any, windows: Any, prob: float = 0.5, warp: float = 0.12) -> Any:
+    """The three augmentation steps of ``kernels.augment`` vectorised over windows in numpy (float64,
+    same distributions, not the same random streams)."""
+    import numpy as np
+
+    w = windows.astype(np.float64)
+    n, length, _ = w.shape
+    _repair(w)
+    # Time warp: speed drawn at 5 knots, linear in between, integrated, rescaled to span the window.
+    knots = rng.uniform(1 - warp, 1 + warp, size=(n, 5))
+    pos = np.linspace(0, 4, length - 1)
+    lo = np.minimum(pos.astype(int), 3)
+    frac = pos - lo
+    speed = knots[:, lo] * (1 - frac) + knots[:, lo + 1] * frac
+    t = np.concatenate([np.zeros((n, 1)), np.cumsum(speed, axis=1)], axis=1)
+    t *= (length - 1) / t[:, -1:]
+    left = np.minimum(t.astype(int), length - 2)
+    weight = (t - left)[..., None]
+    warped = np.take_along_axis(w, left[..., None], 1) * (1 - weight)
+    warped += np.take_along_axis(w, left[..., None] + 1, 1) * weight
+    pick = rng.random(n) < prob
+    w[pick] = warped[pick]
+    _repair(w)
+    # Jitter: noise scaled by each feature's std within the window.
+    pick = rng.random(n) < prob
+    w[pick] += rng.standard_normal(w[pick].shape) * 0.05 * w[pick].std(axis=1, keepdims=True)
+    _repair(w)
+    # Volatility scaling: both wicks around the body by one factor per window.
+    pick = rng.random(n) < prob
+    s = rng.uniform(0.85, 1.15, size=(int(pick.sum()), 1))
+    v = w[pick]
+    body_hi, body_lo = np.maximum(v[..., 0], v[..., 3]), np.minimum(v[..., 0], v[..., 3])
+    v[..., 1] = body_hi + s * (v[..., 1] - body_hi)
+    v[..., 2] = body_lo - s * (body_lo - v[..., 2])
+    w[pick] = v
+    _repair(w)
+    return w.astype(np.float32)
+
+
+def _augmentation(repeats: int) -> dict[str, float]:
+    import numpy as np
+
+    from neural_trader import kernels
+
+    rng = np.random.default_rng(0)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, size=(AUGMENT_WINDOWS, WINDOW)), axis=1))
+    spread = np.abs(rng.normal(0, 0.5, size=(AUGMENT_WINDOWS, WINDOW, 2)))
+    windows = np.stack(
+        [close, close + spread[..., 0], close - spread[..., 1], close, rng.uniform(1e5, 1e6, close.shape)],
+        axis=-1,
+    ).astype(np.float32)
+    for out in (kernels.augment(windows, seed=1), _numpy_augment(rng, windows)):
+        assert (out[..., 1] >= np.maximum(out[..., 0], out[..., 3])).all(), "invalid high"
+        assert (out[..., 2] <= np.minimum(out[..., 0], out[..., 3])).all(), "invalid low"
+    timings = {
+        "rust_augment": lambda: kernels.augment(windows, seed=1),
+        "numpy_augment": lambda: _numpy_augment(rng, windows),
+    }
+    return {name: _median_seconds(fn, repeats) for name, fn in timings.items()}
+
+
 def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
     """Times the kernels and their baselines; returns seconds, bandwidths and ratios.
 
@@ -201,6 +274,7 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
         torch.set_num_threads(threads)
     windows = _windows(repeats)
     masks = _masks(repeats)
+    augmentation = _augmentation(repeats)
     ratios = {
         "windows_plain_vs_numpy": windows["numpy_plain"] / windows["rust_plain"],
         "windows_zscore_vs_numpy": windows["numpy_zscore"] / windows["rust_zscore"],
@@ -214,6 +288,7 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
         "mask_block_vs_numpy": masks["numpy_block"] / masks["rust_block"],
         "mask_block_vs_numpy_one_run": masks["numpy_block_one_run"] / masks["rust_block"],
         "mask_patch_vs_numpy": masks["numpy_patch"] / masks["rust_patch"],
+        "augment_vs_numpy": augmentation["numpy_augment"] / augmentation["rust_augment"],
     }
     return {
         "threads": threads,
@@ -222,6 +297,7 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "windows": windows,
         "masks": masks,
+        "augmentation": augmentation,
         "ratios": ratios,
     }
 
@@ -242,6 +318,10 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"masks: {MASK_ROWS} x {MASK_LENGTH}, ratio {MASK_RATIO}, patch_size {PATCH}")
     lines.append(f"  {'implementation':<24}{'ms':>10}")
     for name, seconds in result["masks"].items():
+        lines.append(f"  {name:<24}{seconds * 1e3:>10.2f}")
+    lines.append(f"augmentation: {AUGMENT_WINDOWS} OHLCV windows of {WINDOW} steps, each step with p=0.5")
+    lines.append(f"  {'implementation':<24}{'ms':>10}")
+    for name, seconds in result["augmentation"].items():
         lines.append(f"  {name:<24}{seconds * 1e3:>10.2f}")
     lines.append("ratios (> 1: Rust faster; *_of_*copy_bandwidth: fraction of a plain copy's bandwidth)")
     for name, ratio in result["ratios"].items():
