@@ -727,7 +727,8 @@ def _bench(args: argparse.Namespace) -> int:
         result["models"] = models.run(quick=args.quick)
         print(models.table(result["models"]), flush=True)
     if args.only in (None, "kernels"):
-        result["kernels"] = kernels.run(repeats=1 if args.quick else 5)
+        # All cores for rayon and torch alike (the models part leaves torch at its last thread count).
+        result["kernels"] = kernels.run(threads=os.cpu_count() or 1, repeats=1 if args.quick else 5)
         print(kernels.format_table(result["kernels"]))
     if args.json:
         with open(args.json, "w") as f:

@@ -6,7 +6,9 @@ machine is shared and absolute numbers drift. Models (the sizes of the performan
 * ``BiLSTMClassifier``: 105 steps x 4 features, hidden 128, 2 layers, bidirectional.
 * ``LSTMAttention``: 168 steps x 5 features, hidden 128, horizon 24, 8 heads (autoregressive forecast).
 
-For each: batch-1 latency (p50, p99) and batch-256 throughput, with 1 thread and with all threads. Thread
+For each: batch-1 latency (p50, p99) and batch-256 throughput, with 1 thread and with all threads. The
+runtimes are timed round-robin (one call of each per round), so the slow spells of a shared machine fall on
+all of them alike. Thread
 counts are set per runtime: ``torch.set_num_threads``, the engine's own pool, ORT's ``intra_op_num_threads``.
 Achieved GFLOP/s is printed next to a measured single-core matmul peak.
 
@@ -95,6 +97,25 @@ def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 2) -> np.nd
     return times
 
 
+def time_interleaved(
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 2
+) -> dict[str, np.ndarray]:
+    """Seconds of ``repeats`` calls of each function, taken round-robin (one call of each per round, the
+    order rotating every round), so a slow spell of a shared machine hits every runtime alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    names = list(fns)
+    times = {name: np.empty(repeats) for name in names}
+    for i in range(repeats):
+        for j in range(len(names)):
+            name = names[(i + j) % len(names)]
+            start = time.perf_counter()
+            fns[name]()
+            times[name][i] = time.perf_counter() - start
+    return times
+
+
 def single_core_peak_gflops() -> float:
     """Measured float32 matmul GFLOP/s of one torch thread: the practical single-core ceiling here."""
     torch.set_num_threads(1)
@@ -164,9 +185,10 @@ def bench_case(case: Case, threads: int, repeats: int, big_repeats: int, big_bat
     if session is not None:
         runtimes["onnxruntime"] = lambda x: lambda: session(x)
     rows = []
-    for runtime, make in runtimes.items():
-        lat = time_calls(make(x1), repeats)
-        thr = time_calls(make(xb), big_repeats, warmup=1)
+    latencies = time_interleaved({name: make(x1) for name, make in runtimes.items()}, repeats)
+    throughputs = time_interleaved({name: make(xb) for name, make in runtimes.items()}, big_repeats, warmup=1)
+    for runtime in runtimes:
+        lat, thr = latencies[runtime], throughputs[runtime]
         rows.append(
             {
                 "model": case.name,
