@@ -7,8 +7,8 @@ machine is shared and absolute numbers drift. Models (the sizes of the performan
 * ``LSTMAttention``: 168 steps x 5 features, hidden 128, horizon 24, 8 heads (autoregressive forecast).
 
 For each: batch-1 latency (p50, p99) and batch-256 throughput, with 1 thread and with all threads. The
-runtimes are timed round-robin (one call of each per round), so the slow spells of a shared machine fall on
-all of them alike. Thread
+runtimes are timed in rounds (a block of calls of each per round, after a pause and warm-up calls), so the
+slow spells of a shared machine fall on all of them alike. Thread
 counts are set per runtime: ``torch.set_num_threads``, the engine's own pool, ORT's ``intra_op_num_threads``.
 Achieved GFLOP/s is printed next to a measured single-core matmul peak.
 
@@ -98,22 +98,26 @@ def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 2) -> np.nd
 
 
 def time_interleaved(
-    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 2
+    fns: dict[str, Callable[[], object]], repeats: int, block: int = 25, warmup: int = 2
 ) -> dict[str, np.ndarray]:
-    """Seconds of ``repeats`` calls of each function, taken round-robin (one call of each per round, the
-    order rotating every round), so a slow spell of a shared machine hits every runtime alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+    """Seconds of ``repeats`` calls of each function, taken in rounds: each round times ``block`` calls
+    of every function in turn (the order rotating every round), so a slow spell of a shared machine falls
+    on every runtime alike. Each block starts after a short pause and ``warmup`` untimed calls, so the
+    thread pool of the runtime timed before it (PyTorch's and ORT's spin after a call) has gone idle."""
     names = list(fns)
-    times = {name: np.empty(repeats) for name in names}
-    for i in range(repeats):
+    times: dict[str, list[float]] = {name: [] for name in names}
+    rounds = -(-repeats // block)
+    for i in range(rounds):
         for j in range(len(names)):
             name = names[(i + j) % len(names)]
-            start = time.perf_counter()
-            fns[name]()
-            times[name][i] = time.perf_counter() - start
-    return times
+            time.sleep(0.02)
+            for _ in range(warmup):
+                fns[name]()
+            for _ in range(min(block, repeats - i * block)):
+                start = time.perf_counter()
+                fns[name]()
+                times[name].append(time.perf_counter() - start)
+    return {name: np.array(t) for name, t in times.items()}
 
 
 def single_core_peak_gflops() -> float:
@@ -186,7 +190,9 @@ def bench_case(case: Case, threads: int, repeats: int, big_repeats: int, big_bat
         runtimes["onnxruntime"] = lambda x: lambda: session(x)
     rows = []
     latencies = time_interleaved({name: make(x1) for name, make in runtimes.items()}, repeats)
-    throughputs = time_interleaved({name: make(xb) for name, make in runtimes.items()}, big_repeats, warmup=1)
+    throughputs = time_interleaved(
+        {name: make(xb) for name, make in runtimes.items()}, big_repeats, block=1, warmup=1
+    )
     for runtime in runtimes:
         lat, thr = latencies[runtime], throughputs[runtime]
         rows.append(
