@@ -29,6 +29,23 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
+/// Threads the CPU path may use: those of the rayon pool it is called from (an engine's own), or just
+/// the calling thread outside any pool.
+pub(crate) fn pool_threads() -> usize {
+    match rayon::current_thread_index() {
+        Some(_) => rayon::current_num_threads(),
+        None => 1,
+    }
+}
+
+/// `batch` rows in `parts` contiguous, nearly equal ranges (rows of a batch never interact, so each
+/// part can run a whole model on its own thread). Empty when `parts` is 0.
+pub(crate) fn batch_parts(batch: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    (0..parts)
+        .map(|i| i * batch / parts..(i + 1) * batch / parts)
+        .collect()
+}
+
 /// `Wt` `(rows, cols)` row-major regrouped into panels of `width` columns, each panel's rows stored one
 /// after another and zero-padded past `cols`.
 pub(crate) fn pack_panels(wt: &[f32], rows: usize, cols: usize, width: usize) -> Vec<f32> {

@@ -20,7 +20,8 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::cpu_math::{
-    activate, gemm_bias, pack_panels, pad_to_panels, transpose, vecmat_add, GEMM_PANEL, VEC_PANEL,
+    activate, batch_parts, gemm_bias, pack_panels, pad_to_panels, pool_threads, transpose,
+    vecmat_add, GEMM_PANEL, VEC_PANEL,
 };
 use crate::error::Result;
 use crate::lstm::{LstmCell, LstmConfig};
@@ -251,18 +252,12 @@ impl CpuLstm {
         steps: usize,
         init: Option<(&[f32], &[f32])>,
     ) -> CpuOutput {
-        let threads = match rayon::current_thread_index() {
-            Some(_) => rayon::current_num_threads(),
-            None => 1,
-        };
+        let threads = pool_threads();
         if batch < 2 || threads < 2 {
             return self.forward_with(x, batch, steps, init, threads);
         }
         // One contiguous part of the batch per thread, each through the whole stack.
-        let parts = threads.min(batch);
-        let ranges: Vec<Range<usize>> = (0..parts)
-            .map(|i| i * batch / parts..(i + 1) * batch / parts)
-            .collect();
+        let ranges = batch_parts(batch, threads.min(batch));
         let per_sample = steps * self.config.input_size;
         let results: Vec<CpuOutput> = ranges
             .par_iter()

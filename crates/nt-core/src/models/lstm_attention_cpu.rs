@@ -8,14 +8,15 @@
 //! batch is split into one part per thread, each running the whole forecast. Used for inference weights
 //! on the CPU; training and CUDA stay on candle. Parity is tested against PyTorch like the candle path.
 
-use std::ops::Range;
-
 use candle_core::Tensor;
 use candle_nn::Linear;
 use rayon::prelude::*;
 
 use super::lstm_attention::LstmAttentionConfig;
-use crate::cpu_math::{gemm_bias, pack_panels, pad_to_panels, softmax, transpose, GEMM_PANEL};
+use crate::cpu_math::{
+    batch_parts, gemm_bias, pack_panels, pad_to_panels, pool_threads, softmax, transpose,
+    GEMM_PANEL,
+};
 use crate::error::Result;
 use crate::lstm_cpu::CpuLstm;
 
@@ -155,17 +156,11 @@ impl CpuForecaster {
         steps: usize,
         truth: Option<&[f32]>,
     ) -> CpuForecast {
-        let threads = match rayon::current_thread_index() {
-            Some(_) => rayon::current_num_threads(),
-            None => 1,
-        };
+        let threads = pool_threads();
         if batch < 2 || threads < 2 {
             return self.run(x, batch, steps, truth, threads);
         }
-        let parts = threads.min(batch);
-        let ranges: Vec<Range<usize>> = (0..parts)
-            .map(|i| i * batch / parts..(i + 1) * batch / parts)
-            .collect();
+        let ranges = batch_parts(batch, threads.min(batch));
         let (per_x, per_y) = (
             steps * self.config.input_size,
             self.config.horizon * self.config.output_size,
