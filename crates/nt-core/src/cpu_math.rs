@@ -38,9 +38,12 @@ pub(crate) fn pool_threads() -> usize {
     }
 }
 
-/// `batch` rows in `parts` contiguous, nearly equal ranges (rows of a batch never interact, so each
-/// part can run a whole model on its own thread). Empty when `parts` is 0.
-pub(crate) fn batch_parts(batch: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+/// `batch` rows in at most `threads` contiguous, nearly equal ranges of at least two rows each (rows of
+/// a batch never interact, so each part can run a whole model on its own thread). Never a one-row part:
+/// a single row would take the batch-1 kernels, whose sums run in another order, and the bits of a
+/// result would then depend on the thread count. One range (the whole batch) when it cannot be split.
+pub(crate) fn batch_parts(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = threads.min(batch / 2).max(1);
     (0..parts)
         .map(|i| i * batch / parts..(i + 1) * batch / parts)
         .collect()

@@ -111,7 +111,8 @@ impl Engine {
     /// handing it to a pool thread costs a wake-up and a context switch per call (~10% of a batch-1
     /// classifier call), and outside a pool the CPU kernels run serially anyway.
     fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
-        if self.threads() == 1 {
+        // Inside another rayon pool the CPU kernels would take that pool's threads: use our own.
+        if self.threads() == 1 && rayon::current_thread_index().is_none() {
             work()
         } else {
             self.pool.install(work)
@@ -186,8 +187,8 @@ impl Engine {
         match &self.model {
             Model::BiLstmClassifier(m) => {
                 let classes = m.config().num_classes;
-                let hidden = m.config().hidden_size;
-                let [logits] = in_chunks((values, x), None, hidden, [classes], |x, _| {
+                let working = lstm_working_set(x, m.config().hidden_size);
+                let [logits] = in_chunks((values, x), None, working, [classes], |x, _| {
                     Ok([m.forward(x)?])
                 })?;
                 Ok((logits, vec![x[0], classes]))
@@ -254,7 +255,15 @@ impl Engine {
         let [batch, steps, _] = x.1;
         let attention_len = if with_attention { c.horizon * steps } else { 0 };
         let per_sample = [c.horizon * c.output_size, attention_len];
-        let [values, attention] = in_chunks(x, y, c.hidden_size, per_sample, |x, y| {
+        // The encoder's intermediates, the attention memory, and the forecast with its attention.
+        let working = lstm_working_set(x.1, c.hidden_size)
+            .saturating_add(steps.saturating_mul(2 * c.hidden_size))
+            .saturating_add(per_sample[0].saturating_add(attention_len));
+        let [values, attention] = in_chunks(x, y, working, per_sample, |x, y| {
+            if !with_attention && y.is_none() {
+                let nothing = Tensor::zeros(0, candle_core::DType::F32, &Device::Cpu)?;
+                return Ok([m.forecast_values(x)?, nothing]);
+            }
             let f = match y {
                 Some(y) => m.teacher_forced(x, y)?,
                 None => m.forecast(x)?,
@@ -279,20 +288,26 @@ type Batch<'a> = (&'a [f32], [usize; 3]);
 /// Floats of intermediates one chunk of a batch may hold (about 128 MiB).
 const CHUNK_WORKING_SET: usize = 1 << 25;
 
+/// Floats of intermediates a stacked LSTM holds per sample of `(B, T, F)` input: about `8 * hidden`
+/// per time step (gates, states and outputs of a bidirectional layer).
+fn lstm_working_set([_, steps, width]: [usize; 3], hidden: usize) -> usize {
+    steps.saturating_mul(8).saturating_mul(hidden.max(width))
+}
+
 /// Runs `run` on consecutive chunks of the batch rows of `x` (and of `y`, row for row), sized so that
-/// a chunk's intermediates (about `8 * hidden` floats per time step and sample) stay near
-/// [`CHUNK_WORKING_SET`], and gathers each output's rows (`per_sample[i]` floats each; 0 drops that
-/// output) into buffers allocated up front. So a batch too large for memory is a data error before any work, never an
-/// abort of the process part way through, and a huge batch needs no more working memory than a
-/// moderate one. An empty batch gives empty outputs.
+/// a chunk's intermediates (`working` floats per sample) stay near [`CHUNK_WORKING_SET`], and gathers
+/// each output's rows (`per_sample[i]` floats each; 0 drops that output) into buffers allocated up
+/// front. So a batch too large for memory is a data error before any work, never an abort of the
+/// process part way through, and a huge batch needs no more working memory than a moderate one. An
+/// empty batch gives empty outputs.
 fn in_chunks<const N: usize>(
     x: Batch<'_>,
     y: Option<Batch<'_>>,
-    hidden: usize,
+    working: usize,
     per_sample: [usize; N],
     run: impl Fn(&Tensor, Option<&Tensor>) -> Result<[Tensor; N]>,
 ) -> Result<[Vec<f32>; N]> {
-    let [batch, steps, width] = x.1;
+    let batch = x.1[0];
     let mut outputs: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
     for (out, &per) in outputs.iter_mut().zip(&per_sample) {
         let len = batch.checked_mul(per).ok_or_else(|| {
@@ -302,8 +317,7 @@ fn in_chunks<const N: usize>(
         })?;
         *out = zeroed_vec(len, "predict output")?;
     }
-    let per_row = steps.saturating_mul(8).saturating_mul(hidden.max(width));
-    let rows = (CHUNK_WORKING_SET / per_row.max(1)).max(1);
+    let rows = (CHUNK_WORKING_SET / working.max(1)).max(1);
     for start in (0..batch).step_by(rows) {
         let n = rows.min(batch - start);
         let chunk = |(values, [_, t, f]): Batch<'_>| {

@@ -253,11 +253,11 @@ impl CpuLstm {
         init: Option<(&[f32], &[f32])>,
     ) -> CpuOutput {
         let threads = pool_threads();
-        if batch < 2 || threads < 2 {
+        // One contiguous part of the batch per thread, each through the whole stack.
+        let ranges = batch_parts(batch, threads);
+        if ranges.len() < 2 {
             return self.forward_with(x, batch, steps, init, threads);
         }
-        // One contiguous part of the batch per thread, each through the whole stack.
-        let ranges = batch_parts(batch, threads.min(batch));
         let per_sample = steps * self.config.input_size;
         let results: Vec<CpuOutput> = ranges
             .par_iter()

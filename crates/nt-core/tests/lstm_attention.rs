@@ -491,3 +491,63 @@ fn cpu_path_matches_candle_path() {
         }
     }
 }
+
+/// For a given batch size, every engine thread count gives the same bits: batch parts never shrink to
+/// the single row that would take the batch-1 kernels. Both served models, batches 1, 2, 3, 5 and 7,
+/// threads 1 to 4; forecasts with and without the attention history agree too.
+#[test]
+fn outputs_are_bit_identical_across_thread_counts() {
+    let config = LstmAttentionConfig {
+        hidden_size: 8,
+        num_heads: 2,
+        ..LstmAttentionConfig::new(3, 1, 4)
+    };
+    let (varmap, _) = trainable(&config);
+    let attention_ck = lstm_attention::to_checkpoint(&config, &varmap).unwrap();
+    let clf_config = nt_core::models::BiLstmClassifierConfig {
+        input_size: 3,
+        hidden_size: 8,
+        num_layers: 2,
+        dropout: 0.0,
+        bidirectional: true,
+        num_classes: 3,
+    };
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    nt_core::models::BiLstmClassifier::new(clf_config.clone(), vb).unwrap();
+    let classifier_ck = Checkpoint {
+        model: "bilstm_classifier".into(),
+        config: serde_json::to_string(&clf_config).unwrap(),
+        extra: Default::default(),
+        tensors: varmap
+            .data()
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect(),
+    };
+    let mut rng = Rng(11);
+    for ck in [&attention_ck, &classifier_ck] {
+        for batch in [1, 2, 3, 5, 7] {
+            let x: Vec<f32> = (0..batch * 6 * 3).map(|_| rng.normal()).collect();
+            let dims = [batch, 6, 3];
+            let run = |threads: usize| {
+                let engine = Engine::from_checkpoint(ck)
+                    .unwrap()
+                    .with_threads(threads)
+                    .unwrap();
+                engine.predict(&x, &dims).unwrap().0
+            };
+            let serial = run(1);
+            for threads in 2..=4 {
+                assert_eq!(run(threads), serial, "{} b={batch} t={threads}", ck.model);
+            }
+            if ck.model == "lstm_attention" {
+                let engine = Engine::from_checkpoint(ck).unwrap();
+                let (with, _) = engine.predict_with_attention(&x, &dims).unwrap();
+                assert_eq!(with.0, serial, "b={batch}");
+            }
+        }
+    }
+}

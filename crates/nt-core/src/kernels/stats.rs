@@ -41,9 +41,13 @@ impl ZScore {
                 mean[f]
             )));
         }
-        if let Some(f) = std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+        // 1/std must be finite too: a subnormal std would scale by infinity.
+        if let Some(f) = std
+            .iter()
+            .position(|s| !(s.is_finite() && *s > 0.0 && (1.0 / s).is_finite()))
+        {
             return Err(Error::Config(format!(
-                "std[{f}] must be finite and > 0, got {}",
+                "std[{f}] must be finite and > 0 (at least 1/f64::MAX), got {}",
                 std[f]
             )));
         }

@@ -375,9 +375,25 @@ impl LstmAttention {
         })
     }
 
+    /// The autoregressive forecast `(B, horizon, O)` alone: on the CPU path the attention history is
+    /// then never stored (it is `horizon * T` values per sample).
+    pub fn forecast_values(&self, x: &Tensor) -> Result<Tensor> {
+        self.check_input(x)?;
+        match self.decode_cpu(x, &Feed::Own, false)? {
+            Some(f) => Ok(f.values),
+            None => Ok(self.forecast(x)?.values),
+        }
+    }
+
     /// The CPU path's forecast, when it applies: inference weights, a CPU float32 input that needs no
-    /// gradient, and a feed it knows (its own predictions or the truth).
-    fn decode_cpu(&self, x: &Tensor, feed: &Feed<'_>) -> Result<Option<Forecast>> {
+    /// gradient, and a feed it knows (its own predictions or the truth). Without `with_attention` the
+    /// returned attention is empty `(B, horizon, 0)`.
+    fn decode_cpu(
+        &self,
+        x: &Tensor,
+        feed: &Feed<'_>,
+        with_attention: bool,
+    ) -> Result<Option<Forecast>> {
         let Some(cpu) = &self.cpu else {
             return Ok(None);
         };
@@ -392,11 +408,13 @@ impl LstmAttention {
         }
         let (batch, steps, _) = x.dims3()?;
         let values: Vec<f32> = x.flatten_all()?.to_vec1()?;
-        let (forecast, attention) = cpu.forecast(&values, batch, steps, truth.as_deref());
+        let (forecast, attention) =
+            cpu.forecast(&values, batch, steps, truth.as_deref(), with_attention)?;
         let c = &self.config;
+        let kept = if with_attention { steps } else { 0 };
         Ok(Some(Forecast {
             values: Tensor::from_vec(forecast, (batch, c.horizon, c.output_size), x.device())?,
-            attention: Tensor::from_vec(attention, (batch, c.horizon, steps), x.device())?,
+            attention: Tensor::from_vec(attention, (batch, c.horizon, kept), x.device())?,
         }))
     }
 
@@ -447,7 +465,7 @@ impl LstmAttention {
                 ));
             }
         }
-        if let Some(forecast) = self.decode_cpu(x, &feed)? {
+        if let Some(forecast) = self.decode_cpu(x, &feed, true)? {
             return Ok(forecast);
         }
         let (memory, state) = self.encode(x)?;

@@ -18,6 +18,7 @@ use crate::cpu_math::{
     GEMM_PANEL,
 };
 use crate::error::Result;
+use crate::kernels::series::zeroed_vec;
 use crate::lstm_cpu::CpuLstm;
 
 /// Rows per GEMM call of a [`Dense`] map: a 48-row block of the input stays in L2.
@@ -147,20 +148,23 @@ impl CpuForecaster {
     }
 
     /// Forecast of `x` `(B, T, input_size)`: autoregressive, or teacher-forced from `truth`
-    /// `(B, horizon, O)` (step `t > 0` reads `truth[:, t - 1]`). With several threads of the current
-    /// rayon pool the batch is split into one part per thread.
+    /// `(B, horizon, O)` (step `t > 0` reads `truth[:, t - 1]`). The attention history is kept only
+    /// `with_attention` (else it comes back empty); it and the predictions are allocated fallibly, so a
+    /// forecast too large for memory is an error. With several threads of the current rayon pool the
+    /// batch is split into one part per thread.
     pub(crate) fn forecast(
         &self,
         x: &[f32],
         batch: usize,
         steps: usize,
         truth: Option<&[f32]>,
-    ) -> CpuForecast {
+        with_attention: bool,
+    ) -> Result<CpuForecast> {
         let threads = pool_threads();
-        if batch < 2 || threads < 2 {
-            return self.run(x, batch, steps, truth, threads);
+        let ranges = batch_parts(batch, threads);
+        if ranges.len() < 2 {
+            return self.run(x, (batch, steps), truth, with_attention, threads);
         }
-        let ranges = batch_parts(batch, threads.min(batch));
         let (per_x, per_y) = (
             steps * self.config.input_size,
             self.config.horizon * self.config.output_size,
@@ -169,25 +173,26 @@ impl CpuForecaster {
             .par_iter()
             .map(|r| {
                 let y = truth.map(|y| &y[r.start * per_y..r.end * per_y]);
-                self.run(&x[r.start * per_x..r.end * per_x], r.len(), steps, y, 1)
+                let part = &x[r.start * per_x..r.end * per_x];
+                self.run(part, (r.len(), steps), y, with_attention, 1)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let (mut values, mut attention) = (Vec::new(), Vec::new());
         for (v, a) in results {
             values.extend_from_slice(&v);
             attention.extend_from_slice(&a);
         }
-        (values, attention)
+        Ok((values, attention))
     }
 
     fn run(
         &self,
         x: &[f32],
-        batch: usize,
-        steps: usize,
+        (batch, steps): (usize, usize),
         truth: Option<&[f32]>,
+        with_attention: bool,
         threads: usize,
-    ) -> CpuForecast {
+    ) -> Result<CpuForecast> {
         let c = &self.config;
         let (o, horizon) = (c.output_size, c.horizon);
         let (enc_out, h_n, c_n) = self.encoder.forward_with(x, batch, steps, None, threads);
@@ -211,8 +216,9 @@ impl CpuForecaster {
                 self.targets.iter().map(move |&i| last[i])
             })
             .collect();
-        let mut values = vec![0f32; batch * horizon * o];
-        let mut attention = vec![0f32; batch * horizon * steps];
+        let mut values: Vec<f32> = zeroed_vec(batch * horizon * o, "forecast")?;
+        let kept = if with_attention { steps } else { 0 };
+        let mut attention: Vec<f32> = zeroed_vec(batch * horizon * kept, "attention weights")?;
         for t in 0..horizon {
             let (top, next_h, next_c) =
                 self.decoder
@@ -224,8 +230,8 @@ impl CpuForecaster {
                 .apply(&self.features(&top, &context, batch), batch);
             for b in 0..batch {
                 values[(b * horizon + t) * o..][..o].copy_from_slice(&value[b * o..(b + 1) * o]);
-                attention[(b * horizon + t) * steps..][..steps]
-                    .copy_from_slice(&weights[b * steps..(b + 1) * steps]);
+                attention[(b * horizon + t) * kept..][..kept]
+                    .copy_from_slice(&weights[b * steps..b * steps + kept]);
             }
             input = match truth {
                 Some(y) if t + 1 < horizon => (0..batch)
@@ -235,7 +241,7 @@ impl CpuForecaster {
                 _ => value,
             };
         }
-        (values, attention)
+        Ok((values, attention))
     }
 
     /// `(Le * dirs, B, H)` final states -> per sample flattened in row order -> `(Ld, B, H)` initial
