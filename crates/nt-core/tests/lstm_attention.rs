@@ -367,16 +367,8 @@ fn invalid_checkpoint_configs_are_config_errors() {
     assert!(err.contains("attention_heads"), "{err}");
 }
 
-#[test]
-fn classifier_engine_has_no_attention_or_teacher_forcing() {
-    let config = nt_core::models::BiLstmClassifierConfig {
-        input_size: 2,
-        hidden_size: 4,
-        num_layers: 1,
-        dropout: 0.0,
-        bidirectional: false,
-        num_classes: 2,
-    };
+/// A classifier checkpoint with candle's initialisation of `config`.
+fn classifier_checkpoint(config: &nt_core::models::BiLstmClassifierConfig) -> Checkpoint {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     nt_core::models::BiLstmClassifier::new(config.clone(), vb).unwrap();
@@ -387,13 +379,25 @@ fn classifier_engine_has_no_attention_or_teacher_forcing() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
-    let ck = Checkpoint {
+    Checkpoint {
         model: "bilstm_classifier".into(),
-        config: serde_json::to_string(&config).unwrap(),
+        config: serde_json::to_string(config).unwrap(),
         extra: Default::default(),
         tensors,
+    }
+}
+
+#[test]
+fn classifier_engine_has_no_attention_or_teacher_forcing() {
+    let config = nt_core::models::BiLstmClassifierConfig {
+        input_size: 2,
+        hidden_size: 4,
+        num_layers: 1,
+        dropout: 0.0,
+        bidirectional: false,
+        num_classes: 2,
     };
-    let engine = Engine::from_checkpoint(&ck).unwrap();
+    let engine = Engine::from_checkpoint(&classifier_checkpoint(&config)).unwrap();
     assert_eq!(
         engine.num_parameters(),
         4 * 4 * (2 + 4) + 2 * 16 + 4 * 2 + 2
@@ -504,29 +508,14 @@ fn outputs_are_bit_identical_across_thread_counts() {
     };
     let (varmap, _) = trainable(&config);
     let attention_ck = lstm_attention::to_checkpoint(&config, &varmap).unwrap();
-    let clf_config = nt_core::models::BiLstmClassifierConfig {
+    let classifier_ck = classifier_checkpoint(&nt_core::models::BiLstmClassifierConfig {
         input_size: 3,
         hidden_size: 8,
         num_layers: 2,
         dropout: 0.0,
         bidirectional: true,
         num_classes: 3,
-    };
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    nt_core::models::BiLstmClassifier::new(clf_config.clone(), vb).unwrap();
-    let classifier_ck = Checkpoint {
-        model: "bilstm_classifier".into(),
-        config: serde_json::to_string(&clf_config).unwrap(),
-        extra: Default::default(),
-        tensors: varmap
-            .data()
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect(),
-    };
+    });
     let mut rng = Rng(11);
     for ck in [&attention_ck, &classifier_ck] {
         for batch in [1, 2, 3, 5, 7] {
