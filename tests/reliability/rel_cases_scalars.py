@@ -228,20 +228,15 @@ def _valid_candles(y: np.ndarray) -> None:
 
 
 def register_engine() -> None:
-    for label, value in (("zero", 0), ("too_many", 10**6)):
-        add(
-            f"native.load.threads/{label}",
-            lambda v=value: nt.native.load(clf_file(), v),
-            ConfigError,
-            group="scalars",
-        )
-        add(
-            f"native.from_bytes.threads/{label}",
-            lambda v=value: nt.native.from_bytes(clf_model().to_checkpoint().to_bytes(), v),
-            ConfigError,
-            group="scalars",
-        )
-    for label, value in (("negative", -1), ("float", 1.5), ("str", "2"), ("2^64", 2**64)):
+    bad_threads = (
+        ("zero", 0),
+        ("too_many", 10**6),
+        ("negative", -1),
+        ("float", 1.5),
+        ("str", "2"),
+        ("2^64", 2**64),
+    )
+    for label, value in bad_threads:
         add(
             f"native.load.threads/{label}",
             lambda v=value: nt.native.load(clf_file(), v),
