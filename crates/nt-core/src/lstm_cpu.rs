@@ -20,26 +20,22 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::cpu_math::{
-    activate, batch_parts, gemm_bias, pack_panels, pad_to_panels, pool_threads, transpose,
-    vecmat_add, GEMM_PANEL, VEC_PANEL,
+    activate, batch_parts, gemm_bias, pack_panels, pool_threads, transpose, vecmat_add, Dense,
+    GEMM_PANEL, ROW_BLOCK, VEC_PANEL,
 };
 use crate::error::Result;
 use crate::lstm::{LstmCell, LstmConfig};
 
-/// Batch rows per GEMM of a batched step: `[x_t, h]` and the gates of 48 rows stay in L2.
-const ROW_BLOCK: usize = 48;
-
 /// Weights of one direction of one layer, laid out for the CPU kernels.
 #[derive(Debug, Clone)]
 struct DirWeights {
-    /// `W_ih^T` `(I, 4H)` in [`GEMM_PANEL`] panels: the batch-1 projection of the whole sequence.
-    ih_panels: Vec<f32>,
+    /// `x W_ih^T + b_ih + b_hh`: the batch-1 projection of the whole sequence. Its padded bias is
+    /// also the bias of the batched step.
+    input: Dense,
     /// `W_hh^T` `(H, 4H)` in [`VEC_PANEL`] panels: the batch-1 recurrent product.
     w_hh_panels: Vec<f32>,
     /// `[W_ih^T; W_hh^T]` `(I + H, 4H)` in [`GEMM_PANEL`] panels: the one GEMM of a batched step.
     fused_panels: Vec<f32>,
-    /// `b_ih + b_hh` `(4H,)`, padded to whole [`GEMM_PANEL`] panels: added by every GEMM.
-    bias: Vec<f32>,
 }
 
 impl DirWeights {
@@ -52,10 +48,9 @@ impl DirWeights {
         let bias: Vec<f32> = (bi + bh)?.to_vec1()?;
         let fused: Vec<f32> = w_ih_t.iter().chain(&w_hh_t).copied().collect();
         Ok(Self {
-            ih_panels: pack_panels(&w_ih_t, input, gates, GEMM_PANEL),
+            input: Dense::new(&w_ih_t, input, gates, &bias),
             w_hh_panels: pack_panels(&w_hh_t, hidden, gates, VEC_PANEL),
             fused_panels: pack_panels(&fused, input + hidden, gates, GEMM_PANEL),
-            bias: pad_to_panels(&bias, GEMM_PANEL),
         })
     }
 }
@@ -132,33 +127,8 @@ impl CpuLayer {
         threads: usize,
     ) -> Vec<f32> {
         let (hid, g4, w) = (self.hidden, 4 * self.hidden, &self.dirs[d]);
-        // Biases included; row blocks keep a block of x in L2 while the panels stream, and spread
-        // over the threads this direction has.
-        let mut proj = vec![0f32; steps * g4];
-        let project = |(i, out): (usize, &mut [f32])| {
-            let (r0, rows) = (i * ROW_BLOCK, out.len() / g4);
-            let inp = &x[r0 * self.input..];
-            gemm_bias(
-                inp,
-                self.input,
-                rows,
-                self.input,
-                &w.ih_panels,
-                &w.bias,
-                out,
-                g4,
-                g4,
-            );
-        };
-        if threads > 1 {
-            proj.par_chunks_mut(ROW_BLOCK * g4)
-                .enumerate()
-                .for_each(project);
-        } else {
-            proj.chunks_mut(ROW_BLOCK * g4)
-                .enumerate()
-                .for_each(project);
-        }
+        // Biases included, spread over the threads this direction has.
+        let mut proj = w.input.apply_on(x, steps, threads);
         let mut out = vec![0f32; steps * hid];
         for k in 0..steps {
             let t = if d == 1 { steps - 1 - k } else { k };
@@ -204,7 +174,7 @@ impl CpuLayer {
                     rows,
                     k,
                     &w.fused_panels,
-                    &w.bias,
+                    w.input.padded_bias(),
                     &mut gates,
                     g4,
                     g4,

@@ -13,72 +13,24 @@ use candle_nn::Linear;
 use rayon::prelude::*;
 
 use super::lstm_attention::LstmAttentionConfig;
-use crate::cpu_math::{
-    batch_parts, gemm_bias, pack_panels, pad_to_panels, pool_threads, softmax, transpose,
-    GEMM_PANEL,
-};
+use crate::cpu_math::{batch_parts, pool_threads, softmax, transpose, Dense};
 use crate::error::Result;
 use crate::kernels::series::zeroed_vec;
 use crate::lstm_cpu::CpuLstm;
 
-/// Rows per GEMM call of a [`Dense`] map: a 48-row block of the input stays in L2.
-const ROW_BLOCK: usize = 48;
-
-/// A linear map `y = x W^T + b` with `W` packed for [`gemm_bias`].
-#[derive(Debug, Clone)]
-pub(crate) struct Dense {
-    inputs: usize,
-    outputs: usize,
-    panels: Vec<f32>,
-    bias: Vec<f32>,
+/// A torch `Linear` weight `(out, in)` and bias as a [`Dense`] map.
+fn dense(weight: &Tensor, bias: &Tensor) -> Result<Dense> {
+    let (outputs, inputs) = weight.dims2()?;
+    let w_t = transpose(&weight.flatten_all()?.to_vec1::<f32>()?, outputs, inputs);
+    Ok(Dense::new(&w_t, inputs, outputs, &bias.to_vec1::<f32>()?))
 }
 
-impl Dense {
-    /// From a weight `(out, in)` row-major and a bias `(out,)`.
-    pub(crate) fn new(weight: &Tensor, bias: &Tensor) -> Result<Self> {
-        let (outputs, inputs) = weight.dims2()?;
-        let w_t = transpose(&weight.flatten_all()?.to_vec1::<f32>()?, outputs, inputs);
-        Ok(Self {
-            inputs,
-            outputs,
-            panels: pack_panels(&w_t, inputs, outputs, GEMM_PANEL),
-            bias: pad_to_panels(&bias.to_vec1::<f32>()?, GEMM_PANEL),
-        })
-    }
-
-    fn from_linear(linear: &Linear) -> Result<Self> {
-        match linear.bias() {
-            Some(bias) => Self::new(linear.weight(), bias),
-            None => {
-                let zeros = Tensor::zeros(
-                    linear.weight().dim(0)?,
-                    linear.weight().dtype(),
-                    linear.weight().device(),
-                )?;
-                Self::new(linear.weight(), &zeros)
-            }
-        }
-    }
-
-    /// `x` `(rows, in)` -> `(rows, out)`.
-    pub(crate) fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        let (k, n) = (self.inputs, self.outputs);
-        let mut y = vec![0f32; rows * n];
-        for r0 in (0..rows).step_by(ROW_BLOCK) {
-            let m = ROW_BLOCK.min(rows - r0);
-            gemm_bias(
-                &x[r0 * k..],
-                k,
-                m,
-                k,
-                &self.panels,
-                &self.bias,
-                &mut y[r0 * n..],
-                n,
-                n,
-            );
-        }
-        y
+/// A candle `Linear` as a [`Dense`] map (a missing bias is zero).
+fn from_linear(linear: &Linear) -> Result<Dense> {
+    let w = linear.weight();
+    match linear.bias() {
+        Some(bias) => dense(w, bias),
+        None => dense(w, &Tensor::zeros(w.dim(0)?, w.dtype(), w.device())?),
     }
 }
 
@@ -125,7 +77,7 @@ impl CpuForecaster {
     pub(crate) fn new(p: Parts<'_>) -> Result<Self> {
         let h = p.config.hidden_size;
         let (w, b, out) = p.attention;
-        let part = |i: usize| Dense::new(&w.narrow(0, i * h, h)?, &b.narrow(0, i * h, h)?);
+        let part = |i: usize| dense(&w.narrow(0, i * h, h)?, &b.narrow(0, i * h, h)?);
         let norm = match p.norm {
             Some((w, b)) => Some((w.to_vec1::<f32>()?, b.to_vec1::<f32>()?)),
             None => None,
@@ -135,15 +87,15 @@ impl CpuForecaster {
             targets: p.config.targets(),
             encoder: p.encoder,
             decoder: p.decoder,
-            bridge_h: Dense::from_linear(p.bridge_h)?,
-            bridge_c: Dense::from_linear(p.bridge_c)?,
-            encoder_proj: p.encoder_proj.map(Dense::from_linear).transpose()?,
+            bridge_h: from_linear(p.bridge_h)?,
+            bridge_c: from_linear(p.bridge_c)?,
+            encoder_proj: p.encoder_proj.map(from_linear).transpose()?,
             query: part(0)?,
             key: part(1)?,
             value: part(2)?,
-            out_proj: Dense::from_linear(out)?,
+            out_proj: from_linear(out)?,
             norm,
-            output_proj: Dense::from_linear(p.output_proj)?,
+            output_proj: from_linear(p.output_proj)?,
         })
     }
 
