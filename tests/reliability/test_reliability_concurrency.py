@@ -51,28 +51,40 @@ def test_predict_releases_the_gil(model: nt.BiLSTMClassifier) -> None:
     """While one thread is inside ``predict``, a Python thread counting in a loop keeps counting: with
     the GIL held for the whole call it could not run at all between the call's start and end."""
     engine = model.to_native(threads=1)
-    x = np.random.default_rng(2).normal(size=(256, 96, 8)).astype(np.float32)
-    window: dict[str, float] = {}
-
-    def call() -> None:
-        window["start"] = time.perf_counter()
-        engine.predict(x)
-        window["end"] = time.perf_counter()
-
-    ticks: list[float] = []
-    worker = threading.Thread(target=call)
-    worker.start()
-    while worker.is_alive():
-        ticks.append(time.perf_counter())
-    worker.join()
-    duration = window["end"] - window["start"]
+    rng = np.random.default_rng(2)
     margin = 0.01  # the GIL switch interval is 5 ms: ignore the call's edges
+    # The work is sized here, not assumed: the batch doubles until one call outlasts the edges many
+    # times over, however fast or loaded this machine is (a fixed batch took 98 ms on a quiet machine).
+    batch = 16
+    while True:
+        x = rng.normal(size=(batch, 96, 8)).astype(np.float32)
+        window: dict[str, float] = {}
+
+        def call(x: np.ndarray = x, window: dict[str, float] = window) -> None:
+            window["start"] = time.perf_counter()
+            engine.predict(x)
+            window["end"] = time.perf_counter()
+
+        ticks: list[float] = []
+        worker = threading.Thread(target=call)
+        worker.start()
+        while worker.is_alive():
+            ticks.append(time.perf_counter())
+        worker.join()
+        duration = window["end"] - window["start"]
+        long_enough = duration > 20 * margin
+        if long_enough or batch >= 2**16:
+            break
+        batch *= 2
     inside = sum(window["start"] + margin < t < window["end"] - margin for t in ticks)
     report_line(
-        f"GIL: {inside} counter increments in another thread during one {duration * 1e3:.0f} ms predict"
+        f"GIL: {inside} counter increments in another thread during one {duration * 1e3:.0f} ms predict "
+        f"(batch {batch})"
     )
-    assert duration > 0.1, "the batch is too small to tell"
-    assert inside > 1000, f"only {inside} increments during predict: the GIL is held"
+    assert long_enough, f"even a batch of {batch} took only {duration * 1e3:.0f} ms"
+    # With the GIL held for the call, the counting thread could not run between its edges at all (0);
+    # any thread that gets a time slice there counts thousands of times.
+    assert inside > 10, f"only {inside} increments during predict: the GIL is held"
 
 
 def throughput(engine: nt.native.NativeModel, xs: list[np.ndarray], threads: int) -> float:
