@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+#: Registry names of the models the native engine serves (the Rust table).
+SERVED_MODELS: tuple[str, ...]
 
 class NativeModel:
     @staticmethod

@@ -24,6 +24,11 @@ mod kernels;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The engine's table of served models: the one list the Python side reads.
+    m.add(
+        "SERVED_MODELS",
+        pyo3::types::PyTuple::new(m.py(), nt_core::engine::SERVED_MODELS)?,
+    )?;
     m.add_class::<engine::NativeModel>()?;
     m.add_function(wrap_pyfunction!(engine::lstm_forward, m)?)?;
     m.add_function(wrap_pyfunction!(engine::mha_forward, m)?)?;
