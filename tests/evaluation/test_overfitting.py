@@ -205,11 +205,12 @@ def test_sharpe_ratio_definition_and_undefined_cases():
 # ---------------------------------------------------------------- PBO
 
 
-def reference_pbo(performance: np.ndarray, n_blocks: int, score) -> tuple[float, list[float]]:
-    """CSCV by the paper, one combination at a time with plain loops."""
+def reference_pbo(performance: np.ndarray, n_blocks: int, score) -> tuple[float, list[float], list, list]:
+    """CSCV by the paper, one combination at a time with plain loops: PBO, the logits, and the winner's
+    in- and out-of-sample scores."""
     t, n = performance.shape
     blocks = np.array_split(np.arange(t), n_blocks)
-    logits = []
+    logits, winner_in, winner_out = [], [], []
     for chosen in combinations(range(n_blocks), n_blocks // 2):
         rows_in = np.concatenate([blocks[b] for b in chosen])
         rows_out = np.concatenate([blocks[b] for b in range(n_blocks) if b not in chosen])
@@ -222,7 +223,9 @@ def reference_pbo(performance: np.ndarray, n_blocks: int, score) -> tuple[float,
         )
         w = rank / (n + 1)
         logits.append(math.log(w / (1 - w)))
-    return sum(v <= 0 for v in logits) / len(logits), logits
+        winner_in.append(r_in[best])
+        winner_out.append(r_out[best])
+    return sum(v <= 0 for v in logits) / len(logits), logits, winner_in, winner_out
 
 
 @pytest.mark.parametrize(
@@ -240,9 +243,17 @@ def test_pbo_matches_a_plain_implementation_of_cscv(metric, score, seed):
     if seed == 2:
         performance = np.round(performance, 3)  # ties out of sample
     result = probability_of_backtest_overfitting(performance, n_blocks=6, metric=metric)
-    pbo, logits = reference_pbo(performance, 6, score)
+    pbo, logits, winner_in, winner_out = reference_pbo(performance, 6, score)
     assert result.n_combinations == result.n_combinations_total == 20 and not result.sampled
     np.testing.assert_allclose(result.logits, logits, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.in_sample, winner_in, rtol=1e-9)
+    np.testing.assert_allclose(result.out_of_sample, winner_out, rtol=1e-9)
+    slope, intercept = np.polyfit(winner_in, winner_out, 1)
+    assert (result.degradation_slope, result.degradation_intercept) == (
+        pytest.approx(slope),
+        pytest.approx(intercept, abs=1e-12),
+    )
+    assert result.probability_of_loss == np.mean(np.array(winner_out) < 0)
     assert result.pbo == pytest.approx(pbo)
 
 
