@@ -238,6 +238,20 @@ def test_a_tampered_document_is_refused(edit, match):
         PurgedCV.from_json(_tampered(doc, edit))
 
 
+def test_a_hostile_document_is_refused_without_huge_work():
+    t0 = np.arange(120)
+    doc = combinatorial_purged_cv(t0, t0 + 4, 2, 1).to_dict()
+    big = 10**15  # a mask of this many samples would not fit in memory
+    doc.update(n_samples=big, groups=[[0, big // 2], [big // 2, big]])
+    doc["splits"][0].update(test=[[0, big // 2]], train=[[big // 2, big]], n_purged=0, n_embargoed=0)
+    doc["splits"][1].update(test=[[big // 2, big]], train=[[0, big // 2 + 1]], n_purged=0, n_embargoed=0)
+    with pytest.raises(ConfigError, match="split 1 trains on test samples"):
+        PurgedCV.from_json(json.dumps(doc))
+    many = dict(doc, groups=[[i, i + 1] for i in range(40)], n_samples=40, n_test_groups=20)
+    with pytest.raises(ConfigError, match="more than 1000"):
+        PurgedCV.from_json(json.dumps(many))
+
+
 @pytest.mark.parametrize("text", ["", "[1, 2]", '{"format": "neural_trader.split"}', "{" * 100_000])
 def test_not_a_document_is_a_config_error(text):
     with pytest.raises(ConfigError):

@@ -144,6 +144,7 @@ def test_dsr_with_one_trial_is_the_psr_against_zero_and_reports_the_moments():
     ("returns", "kwargs", "problem"),
     [
         (np.random.default_rng(0).normal(0.01, 0.01, 20), {"n_trials": 1}, "only 20 returns"),
+        (np.array([0.01]), {"n_trials": 1}, "only 1 return "),
         (np.full(100, 0.001), {"n_trials": 1}, "no variance"),
         (np.zeros(100), {"n_trials": 1}, "no variance"),
         (np.random.default_rng(0).normal(0, 0.01, 100), {"trial_sharpes": [0.1, 0.1, 0.1]}, "zero variance"),

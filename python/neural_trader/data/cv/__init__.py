@@ -18,9 +18,9 @@ Example:
     11
 """
 
-from neural_trader.data.cv.groups import backtest_paths, group_bounds, n_backtest_paths
+from neural_trader.data.cv.groups import MAX_SPLITS, backtest_paths, group_bounds, n_backtest_paths
 from neural_trader.data.cv.purged_cv import PURGED_CV_FORMAT, PurgedCV, PurgedSplit
-from neural_trader.data.cv.purging import MAX_SPLITS, combinatorial_purged_cv, purged_kfold, purged_train
+from neural_trader.data.cv.purging import combinatorial_purged_cv, purged_kfold, purged_train
 from neural_trader.data.cv.spans import label_spans, spans_digest
 
 __all__ = [

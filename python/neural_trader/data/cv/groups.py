@@ -19,6 +19,10 @@ import numpy as np
 
 from neural_trader.errors import ConfigError
 
+# Every split is a model to train; beyond this many the request is almost surely a mistake (N = 12,
+# k = 6 gives 924), and the splits' work and memory grow with it.
+MAX_SPLITS = 1000
+
 
 def group_bounds(n_samples: int, n_groups: int) -> np.ndarray:
     """``(n_groups, 2)`` sample ranges ``[start, stop)`` of contiguous groups of near-equal size.
@@ -66,7 +70,7 @@ def backtest_paths(n_groups: int, n_test_groups: int) -> np.ndarray:
         n_test_groups: ``1 <= k < N`` test groups per split.
 
     Raises:
-        ConfigError: ``N < 2`` or ``k`` outside ``[1, N)``.
+        ConfigError: ``N < 2``, ``k`` outside ``[1, N)``, or more than ``MAX_SPLITS`` splits.
 
     Example:
         >>> backtest_paths(4, 2).tolist()   # splits (0,1) (0,2) (0,3) (1,2) (1,3) (2,3)
@@ -83,16 +87,21 @@ def backtest_paths(n_groups: int, n_test_groups: int) -> np.ndarray:
 
 
 def check_group_counts(n_groups: object, n_test_groups: object) -> tuple[int, int]:
-    """``(N, k)`` as ints after checking ``N >= 2`` and ``1 <= k < N``.
+    """``(N, k)`` as ints after checking ``N >= 2``, ``1 <= k < N`` and ``C(N, k) <= MAX_SPLITS``.
 
     Raises:
-        ConfigError: a non-integer or an out-of-range count.
+        ConfigError: a non-integer or an out-of-range count, or too many splits.
     """
     n = integer_param("n_groups", n_groups, minimum=2)
     k = integer_param("n_test_groups", n_test_groups, minimum=1)
     if k >= n:
         raise ConfigError(
             f"n_test_groups must be below n_groups ({n}) so that every split keeps training groups, got {k}"
+        )
+    if comb(n, k) > MAX_SPLITS:
+        raise ConfigError(
+            f"{n} groups with {k} tested make {comb(n, k)} splits, more than {MAX_SPLITS}; "
+            "use fewer groups or fewer test groups"
         )
     return n, k
 

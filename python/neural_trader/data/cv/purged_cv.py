@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from neural_trader.data.cv.groups import backtest_paths, check_group_counts, integer_param, split_choices
+from neural_trader.data.cv.spans import label_spans, spans_digest
 from neural_trader.errors import ConfigError, ShapeError
 
 PURGED_CV_FORMAT, PURGED_CV_VERSION = "neural_trader.purged_cv", 1
@@ -185,8 +186,6 @@ class PurgedCV:
         Raises:
             ConfigError: other spans (another series, other labels, another horizon).
         """
-        from neural_trader.data.cv.spans import label_spans, spans_digest
-
         t0, t1 = label_spans(t0, t1)
         if len(t0) != self.n_samples or spans_digest(t0, t1) != self.spans_sha256:
             raise ConfigError(
@@ -306,7 +305,7 @@ def _check_cv(cv: PurgedCV) -> None:
     groups = cv.groups
     if not isinstance(groups, np.ndarray) or groups.ndim != 2 or groups.shape[1] != 2:
         raise ConfigError("groups must be an (N, 2) array of [start, stop) sample ranges")
-    n_groups, k = check_group_counts(len(groups), cv.n_test_groups)
+    n_groups, k = check_group_counts(len(groups), cv.n_test_groups)  # also bounds C(N, k)
     if groups[0, 0] != 0 or groups[-1, 1] != n or (groups[1:, 0] != groups[:-1, 1]).any():
         raise ConfigError(f"groups must tile samples [0, {n}) contiguously, got {groups.tolist()!r:.120}")
     if (groups[:, 1] <= groups[:, 0]).any():
@@ -327,24 +326,27 @@ def _check_cv(cv: PurgedCV) -> None:
 
 
 def _check_split(s: int, split: PurgedSplit, groups: np.ndarray, n: int) -> None:
+    # Checked on the ranges themselves, never on an n-sample mask: a document's n_samples may be huge.
     for name in ("n_purged", "n_embargoed"):
         integer_param(f"split {s} {name}", getattr(split, name), minimum=0)
-    expected = np.zeros(n, dtype=bool)
-    for g in split.test_groups:
-        expected[groups[g, 0] : groups[g, 1]] = True
-    test = _runs_mask(f"split {s} test", split.test_runs, n)
-    if not np.array_equal(test, expected):
+    test = _checked_runs(f"split {s} test", split.test_runs, n)
+    if not np.array_equal(test, _merged(groups[list(split.test_groups)])):
         raise ConfigError(f"split {s} test samples are not exactly its groups {list(split.test_groups)}")
-    train = _runs_mask(f"split {s} train", split.train_runs, n)
-    if not train.any():
+    train = _checked_runs(f"split {s} train", split.train_runs, n)
+    if len(train) == 0:
         raise ConfigError(f"split {s} has no training samples")
-    if (train & test).any():
-        raise ConfigError(f"split {s} trains on test sample {int(np.argmax(train & test))}")
-    if int(train.sum()) + int(test.sum()) + split.n_purged + split.n_embargoed != n:
+    # The first test range ending after a training range starts must start at or after it ends.
+    k = np.searchsorted(test[:, 1], train[:, 0], side="right")
+    hit = (k < len(test)) & (test[np.minimum(k, len(test) - 1), 0] < train[:, 1])
+    if hit.any():
+        a, b = train[int(np.argmax(hit))].tolist()
+        raise ConfigError(f"split {s} trains on test samples (training range [{a}, {b}))")
+    n_train, n_test = (int((r[:, 1] - r[:, 0]).sum()) for r in (train, test))
+    if n_train + n_test + split.n_purged + split.n_embargoed != n:
         raise ConfigError(f"split {s}: train, test, purged and embargoed samples do not add up to {n}")
 
 
-def _runs_mask(name: str, runs: np.ndarray, n: int) -> np.ndarray:
+def _checked_runs(name: str, runs: np.ndarray, n: int) -> np.ndarray:
     if not isinstance(runs, np.ndarray) or runs.ndim != 2 or runs.shape[1] != 2:
         raise ConfigError(f"{name} must be (R, 2) sample ranges")
     starts, stops = runs[:, 0], runs[:, 1]
@@ -352,7 +354,15 @@ def _runs_mask(name: str, runs: np.ndarray, n: int) -> np.ndarray:
         (starts < 0).any() or (stops > n).any() or (stops <= starts).any() or (starts[1:] < stops[:-1]).any()
     ):
         raise ConfigError(f"{name} ranges must be ascending, disjoint, non-empty and inside [0, {n})")
-    mask = np.zeros(n, dtype=bool)
+    return runs
+
+
+def _merged(runs: np.ndarray) -> np.ndarray:
+    """Ascending disjoint ranges with touching neighbours joined, as the splits store them."""
+    out: list[list[int]] = []
     for a, b in runs.tolist():
-        mask[a:b] = True
-    return mask
+        if out and out[-1][1] == a:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return np.array(out, dtype=np.int64).reshape(-1, 2)

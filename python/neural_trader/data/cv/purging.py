@@ -19,8 +19,6 @@ sample is purged anyway.)
 
 from __future__ import annotations
 
-from math import comb
-
 import numpy as np
 
 from neural_trader.data.cv.groups import (
@@ -32,11 +30,7 @@ from neural_trader.data.cv.groups import (
 )
 from neural_trader.data.cv.purged_cv import PurgedCV, PurgedSplit
 from neural_trader.data.cv.spans import label_spans, spans_digest
-from neural_trader.errors import ConfigError, DataError, ShapeError
-
-# Every split is a model to train; beyond this many the request is almost surely a mistake (N = 12,
-# k = 6 gives 924), and the splits' work and memory grow with it.
-MAX_SPLITS = 1000
+from neural_trader.errors import DataError, ShapeError
 
 
 def purged_kfold(t0: np.ndarray, t1: np.ndarray, n_splits: int = 5, *, embargo: int = 0) -> PurgedCV:
@@ -105,11 +99,6 @@ def combinatorial_purged_cv(
     t0, t1 = label_spans(t0, t1)
     n_groups, n_test_groups = check_group_counts(n_groups, n_test_groups)
     embargo = integer_param("embargo", embargo, minimum=0)
-    if comb(n_groups, n_test_groups) > MAX_SPLITS:
-        raise ConfigError(
-            f"{n_groups} groups with {n_test_groups} tested make {comb(n_groups, n_test_groups)} splits, "
-            f"more than {MAX_SPLITS}; use fewer groups or fewer test groups"
-        )
     n = len(t0)
     if n < n_groups:
         raise DataError(f"{n} samples are too few for {n_groups} groups (each group needs a sample)")

@@ -33,7 +33,7 @@ MAX_COMBINATIONS = 12_870
 MAX_BLOCKS = 32
 OVERFIT_AT = 0.5  # PBO at or above: the selection does no better than a random pick
 HOLDS_BELOW = 0.2  # PBO below: the in-sample choice holds out of sample
-_CHUNK = 1024  # choices evaluated together, to bound memory at (chunk, N) matrices
+_CHUNK_CELLS = 1 << 21  # (choices, trials) cells evaluated together: bounds memory for many trials
 
 Metric = Callable[[np.ndarray], np.ndarray]
 
@@ -138,9 +138,10 @@ def probability_of_backtest_overfitting(
     name, evaluate = _metric(metric, x, bounds)
     choices, total = _choices(int(n_blocks), seed)
     chosen_is, chosen_oos, logits = [], [], []
-    for lo in range(0, len(choices), _CHUNK):
-        member = np.zeros((len(choices[lo : lo + _CHUNK]), n_blocks), dtype=bool)
-        for row, choice in enumerate(choices[lo : lo + _CHUNK]):
+    chunk = max(1, _CHUNK_CELLS // n_trials)
+    for lo in range(0, len(choices), chunk):
+        member = np.zeros((len(choices[lo : lo + chunk]), n_blocks), dtype=bool)
+        for row, choice in enumerate(choices[lo : lo + chunk]):
             member[row, list(choice)] = True
         ins, outs = evaluate(member)
         best = np.argmax(ins, axis=1)  # the first of tied winners

@@ -221,10 +221,10 @@ def deflated_sharpe_ratio(
     t = len(r)
     sr = _sharpe(r)
     skew, kurt = _moments(r) if math.isfinite(sr) else (math.nan, math.nan)
-    if t < MIN_RETURNS:
-        problems.insert(0, f"only {t} returns (the DSR needs at least {MIN_RETURNS})")
-    if not math.isfinite(sr):
+    if not math.isfinite(sr) and t >= 2:
         problems.insert(0, "the returns have no variance, so their Sharpe ratio is undefined")
+    if t < MIN_RETURNS:
+        problems.insert(0, f"only {t} return{'s' if t != 1 else ''} (the DSR needs at least {MIN_RETURNS})")
     sr0 = expected_max_sharpe(n_trials, var) if math.isfinite(var) else math.nan
     prob = math.nan
     if math.isfinite(sr) and math.isfinite(sr0):
