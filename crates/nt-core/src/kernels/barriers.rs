@@ -30,6 +30,7 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 
+use super::series::zeroed_vec;
 use crate::error::fmt_shape;
 use crate::{Error, Result};
 
@@ -90,7 +91,8 @@ const EVENT_BLOCK: usize = 4096;
 /// Errors: a shape error if `sigma` and `close` differ in length; a configuration error for
 /// `horizon == 0` or a multiplier that is negative or not finite; a data error naming the first row
 /// whose close is not finite or not `> 0`, or whose sigma is infinite (a NaN or non-positive sigma
-/// is not an error: that event's label is unknown). An empty series gives empty outputs.
+/// is not an error: that event's label is unknown), or if the outputs cannot be allocated. An empty
+/// series gives empty outputs.
 ///
 /// ```
 /// use nt_core::kernels::{triple_barrier, TripleBarrier, VerticalLabel};
@@ -130,7 +132,8 @@ pub fn triple_barrier(close: &[f64], sigma: &[f64], spec: &TripleBarrier) -> Res
         )));
     }
 
-    let mut log_close = vec![0.0f64; rows];
+    // Fallible allocations: an output that does not fit in memory is an error, not an abort.
+    let mut log_close: Vec<f64> = zeroed_vec(rows, "log closes")?;
     log_close
         .par_chunks_mut(EVENT_BLOCK)
         .zip(close.par_chunks(EVENT_BLOCK))
@@ -141,9 +144,9 @@ pub fn triple_barrier(close: &[f64], sigma: &[f64], spec: &TripleBarrier) -> Res
         });
 
     let mut out = BarrierLabels {
-        label: vec![f32::NAN; rows],
-        t1: vec![-1; rows],
-        ret: vec![f64::NAN; rows],
+        label: zeroed_vec(rows, "labels")?,
+        t1: zeroed_vec(rows, "label end rows")?,
+        ret: zeroed_vec(rows, "label returns")?,
     };
     let scan = Scan {
         log_close: &log_close,
@@ -161,11 +164,11 @@ pub fn triple_barrier(close: &[f64], sigma: &[f64], spec: &TripleBarrier) -> Res
         .for_each(|(block, ((label, t1), ret))| {
             let first = block * EVENT_BLOCK;
             for (k, ((l, t), r)) in label.iter_mut().zip(t1).zip(ret).enumerate() {
-                if let Some(hit) = scan.event(first + k) {
-                    *l = hit.label;
-                    *t = hit.row as i64; // row < len <= isize::MAX: exact
-                    *r = hit.ret;
-                }
+                (*l, *t, *r) = match scan.event(first + k) {
+                    // row < len <= isize::MAX: exact as i64.
+                    Some(hit) => (hit.label, hit.row as i64, hit.ret),
+                    None => (f32::NAN, -1, f64::NAN),
+                };
             }
         });
     Ok(out)
@@ -219,23 +222,15 @@ impl Scan<'_> {
         let last = self.log_close.len() - 1;
         let vertical_row = e.saturating_add(self.horizon);
         let end = vertical_row.min(last);
-        // `end >= e`; when `e` is the last row the range is empty.
-        for t in e + 1..=end {
-            let x = self.log_close[t];
-            if x >= up {
-                return Some(Hit {
-                    label: 1.0,
-                    row: t,
-                    ret: x - entry,
-                });
-            }
-            if x <= down {
-                return Some(Hit {
-                    label: -1.0,
-                    row: t,
-                    ret: x - entry,
-                });
-            }
+        // `end >= e`; when `e` is the last row the path is empty.
+        let path = &self.log_close[e + 1..=end];
+        if let Some(k) = path.iter().position(|&x| x >= up || x <= down) {
+            let x = path[k];
+            return Some(Hit {
+                label: if x >= up { 1.0 } else { -1.0 },
+                row: e + 1 + k,
+                ret: x - entry,
+            });
         }
         if vertical_row > last {
             return None;
