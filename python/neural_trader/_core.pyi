@@ -106,3 +106,19 @@ def augment_dataset(
     vol_scale_prob: float = 0.5,
     vol_scale_range: tuple[float, float] = (0.85, 1.15),
 ) -> npt.NDArray[np.float32]: ...
+def gather_windows(
+    series: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    starts: npt.NDArray[np.int64],
+    window: int,
+    mean: npt.NDArray[np.float64] | None = None,
+    std: npt.NDArray[np.float64] | None = None,
+    out: npt.NDArray[np.float32] | None = None,
+) -> npt.NDArray[np.float32]: ...
+def triple_barrier(
+    close: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    horizon: int,
+    upper: float | None = 1.0,
+    lower: float | None = 1.0,
+    vertical: str = "zero",
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...

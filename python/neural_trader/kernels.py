@@ -1,11 +1,12 @@
-"""Fast data kernels backed by Rust (``crates/nt-core/src/kernels``): sliding windows, z-score statistics,
-masks for masked pre-training, and OHLCV augmentation.
+"""Fast data kernels backed by Rust (``crates/nt-core/src/kernels``): sliding windows, the window gather of
+constant-memory training, z-score statistics, masks for masked pre-training, OHLCV augmentation, and
+triple-barrier labels (:func:`triple_barrier`, from :mod:`neural_trader.barriers`).
 
-Every function takes numpy arrays (or anything ``np.asarray`` accepts) and returns new numpy arrays. The
-work runs in Rust with the GIL released, in parallel over windows or rows on rayon's thread pool, whose
-size is ``RAYON_NUM_THREADS`` when set before the first call and the number of cores otherwise. Random
-kernels seed one generator per row from ``(seed, row)``, so results depend on the seed only, never on
-the thread count.
+Every function takes numpy arrays (or anything ``np.asarray`` accepts) and returns new numpy arrays
+(:func:`gather_windows` can instead fill a buffer you pass). The work runs in Rust with the GIL released,
+in parallel over windows or rows on rayon's thread pool, whose size is ``RAYON_NUM_THREADS`` when set
+before the first call and the number of cores otherwise. Random kernels seed one generator per row from
+``(seed, row)``, so results depend on the seed only, never on the thread count.
 
 Input conversion, done here before calling the extension:
 
@@ -19,67 +20,19 @@ Input conversion, done here before calling the extension:
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from neural_trader import _core
-from neural_trader.errors import ConfigError, DataError, ShapeError
-
-_REJECTED_KINDS = {"b": "bool", "O": "object", "c": "complex", "U": "str", "S": "bytes", "V": "void"}
-_MAX_SEED = 2**64
-
-
-def _as_array(x: Any, name: str, ndim: int, shape_doc: str, *, float32_only: bool = False) -> np.ndarray:
-    """``x`` as a C-contiguous, aligned, native float32/float64 array of rank ``ndim`` (see module doc)."""
-    try:
-        arr = np.asarray(x)
-    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
-        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
-    kind = arr.dtype.kind
-    if kind in _REJECTED_KINDS or kind not in "fiu":
-        label = _REJECTED_KINDS.get(kind, str(arr.dtype))
-        raise DataError(f"{name} has unsupported dtype {label}; expected real numbers (float32/float64)")
-    if arr.ndim != ndim:
-        raise ShapeError(f"{name}: expected shape {shape_doc}, got {arr.shape}")
-    if float32_only or (kind == "f" and arr.dtype.itemsize <= 4):
-        target = np.dtype(np.float32)
-    else:
-        target = np.dtype(np.float64)
-    # float64 beyond float32's range becomes Inf here, which the kernel then refuses by position.
-    with np.errstate(over="ignore"):
-        return np.require(arr, dtype=target, requirements=["C_CONTIGUOUS", "ALIGNED"])
-
-
-def _count(value: Any, name: str, minimum: int = 0) -> int:
-    """A Python/numpy integer ``>= minimum`` (bools and floats are refused)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {number}")
-    if number >= _MAX_SEED:  # beyond the Rust side's 64-bit integers: refused here, by name
-        raise ConfigError(f"{name} must be < 2**64, got {number}")
-    return number
-
-
-def _seed(seed: Any) -> int:
-    number = _count(seed, "seed")
-    if number >= _MAX_SEED:
-        raise ConfigError(f"seed must be < 2**64, got {number}")
-    return number
-
-
-def _real(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a real number, got {value!r}") from None
+from neural_trader._kernel_args import as_array as _as_array
+from neural_trader._kernel_args import as_rows as _as_rows
+from neural_trader._kernel_args import count as _count
+from neural_trader._kernel_args import real as _real
+from neural_trader._kernel_args import seed as _seed
+from neural_trader.barriers import triple_barrier
+from neural_trader.errors import ConfigError
 
 
 def sliding_windows(
@@ -322,7 +275,7 @@ def augment(
         >>> y.shape, bool((y[..., 1] >= np.maximum(y[..., 0], y[..., 3])).all())
         ((2, 8, 5), True)
     """
-    arr = _as_array(windows, "windows", 3, "(N, W, 4) or (N, W, 5)", float32_only=True)
+    arr = _as_array(windows, "windows", 3, "(N, W, 4) or (N, W, 5)", dtype=np.float32)
     options = _augment_options(
         time_warp_prob, time_warp_max, jitter_prob, jitter_scale, vol_scale_prob, vol_scale_range
     )
@@ -365,11 +318,79 @@ def augment_dataset(
         >>> augment_dataset(x, num_augmentations=2, seed=0).shape
         (9, 6, 4)
     """
-    arr = _as_array(windows, "windows", 3, "(N, W, 4) or (N, W, 5)", float32_only=True)
+    arr = _as_array(windows, "windows", 3, "(N, W, 4) or (N, W, 5)", dtype=np.float32)
     options = _augment_options(
         time_warp_prob, time_warp_max, jitter_prob, jitter_scale, vol_scale_prob, vol_scale_range
     )
     return _core.augment_dataset(arr, _count(num_augmentations, "num_augmentations"), _seed(seed), **options)
 
 
-__all__ = ["augment", "augment_dataset", "mask", "sliding_windows", "zscore", "zscore_stats"]
+def gather_windows(
+    series: npt.ArrayLike,
+    starts: npt.ArrayLike,
+    window: int,
+    *,
+    mean: npt.ArrayLike | None = None,
+    std: npt.ArrayLike | None = None,
+    out: npt.NDArray[np.float32] | None = None,
+) -> npt.NDArray[np.float32]:
+    """Copies one batch of windows out of a ``(T, F)`` series into a buffer you reuse every batch.
+
+    Window ``b`` covers rows ``[starts[b], starts[b] + window)``; starts come in any order and may repeat.
+    This is how to train on data whose windows would not fit in memory: keep the ``(T, F)`` feature matrix,
+    draw each batch's starts, and gather. Values are written as :func:`sliding_windows` writes them (the
+    same float64 z-score arithmetic, rounded once), so ``gather_windows(x, s, w)`` equals
+    ``sliding_windows(x, w)[s]`` bit for bit. The series is borrowed, never copied, when it is a
+    C-contiguous float32/float64 array (others are converted once per call, see the module doc), and the
+    copy runs in Rust without the GIL, in parallel over windows for large batches.
+
+    Args:
+        series: ``(T, F)`` values, float32 or float64.
+        starts: ``(B,)`` integer rows, each in ``[0, T - window]``.
+        window: rows per window, ``1 <= window <= T``.
+        mean: ``(F,)`` per-feature means (float64); pass both ``mean`` and ``std`` or neither.
+        std: ``(F,)`` per-feature standard deviations, finite and ``> 0``.
+        out: a writeable C-contiguous float32 array of shape ``(B, window, F)`` sharing no memory with
+            ``series``, overwritten and returned (e.g. ``pinned_tensor.numpy()``); ``None`` allocates one.
+
+    Returns:
+        ``out`` itself, or a new ``(B, window, F)`` float32 array.
+
+    Raises:
+        ShapeError: ``series`` not 2-D, ``window > T``, ``starts`` not 1-D, ``mean``/``std`` not ``(F,)``,
+            ``out`` of another shape or not C-contiguous.
+        ConfigError: ``window < 1``, only one of ``mean``/``std``, a bad mean/std value.
+        DataError: a start outside ``[0, T - window]`` (named with its position), non-integer starts,
+            ``out`` not float32 or not writeable, NaN/Inf in a gathered row or a value beyond float32
+            once normalised (named by series row and column). After this last error ``out`` is partly
+            overwritten.
+
+    Example:
+        >>> x = np.arange(20, dtype=np.float32).reshape(10, 2)
+        >>> buf = np.empty((2, 3, 2), dtype=np.float32)
+        >>> y = gather_windows(x, [7, 0], 3, out=buf)
+        >>> y is buf, y[0, 0].tolist(), y[1, 2].tolist()
+        (True, [14.0, 15.0], [4.0, 5.0])
+    """
+    arr = _as_array(series, "series", 2, "(T, F)")
+    rows = _as_rows(starts, "starts")
+    window = _count(window, "window")
+    if (mean is None) != (std is None):
+        raise ConfigError("pass both mean and std, or neither")
+    if mean is None or std is None:
+        return _core.gather_windows(arr, rows, window, out=out)
+    mean_arr = _as_array(mean, "mean", 1, "(F,)", dtype=np.float64)
+    std_arr = _as_array(std, "std", 1, "(F,)", dtype=np.float64)
+    return _core.gather_windows(arr, rows, window, mean_arr, std_arr, out=out)
+
+
+__all__ = [
+    "augment",
+    "augment_dataset",
+    "gather_windows",
+    "mask",
+    "sliding_windows",
+    "triple_barrier",
+    "zscore",
+    "zscore_stats",
+]

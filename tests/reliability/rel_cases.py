@@ -121,4 +121,5 @@ import rel_cases_checkpoints  # noqa: E402,F401
 import rel_cases_cli  # noqa: E402,F401
 import rel_cases_data  # noqa: E402,F401
 import rel_cases_fuzz  # noqa: E402,F401
+import rel_cases_gather  # noqa: E402,F401
 import rel_cases_scalars  # noqa: E402,F401

@@ -19,13 +19,13 @@ use nt_core::Error;
 use crate::errors::{to_py_err, IntoPyResult};
 
 /// A 2-D series borrowed from numpy in one of the accepted dtypes.
-enum Series<'py> {
+pub(crate) enum Series<'py> {
     F32(PyReadonlyArray<'py, f32, numpy::Ix2>),
     F64(PyReadonlyArray<'py, f64, numpy::Ix2>),
 }
 
 /// Checks that `obj` is a C-contiguous numpy array of rank `ndim`; returns its shape.
-fn check_layout(
+pub(crate) fn check_layout(
     obj: &Bound<'_, PyAny>,
     what: &str,
     ndim: usize,
@@ -56,7 +56,7 @@ fn check_layout(
 }
 
 /// Read-only borrow of `obj` as `PyArray<T, D>`, or `None` when its dtype is not `T`.
-fn borrow_as<'py, T: Element, D: Dimension>(
+pub(crate) fn borrow_as<'py, T: Element, D: Dimension>(
     obj: &Bound<'py, PyAny>,
     what: &str,
 ) -> PyResult<Option<PyReadonlyArray<'py, T, D>>> {
@@ -69,7 +69,7 @@ fn borrow_as<'py, T: Element, D: Dimension>(
     }
 }
 
-fn dtype_error(obj: &Bound<'_, PyAny>, what: &str, accepted: &str) -> PyErr {
+pub(crate) fn dtype_error(obj: &Bound<'_, PyAny>, what: &str, accepted: &str) -> PyErr {
     let dtype = obj
         .cast::<PyUntypedArray>()
         .ok()
@@ -81,7 +81,7 @@ fn dtype_error(obj: &Bound<'_, PyAny>, what: &str, accepted: &str) -> PyErr {
 }
 
 /// The contiguous data of a borrowed array; unaligned arrays (e.g. from a byte buffer) are refused.
-fn slice_of<'a, T: Element, D: Dimension>(
+pub(crate) fn slice_of<'a, T: Element, D: Dimension>(
     arr: &'a PyReadonlyArray<'_, T, D>,
     what: &str,
 ) -> PyResult<&'a [T]> {
@@ -94,7 +94,7 @@ fn slice_of<'a, T: Element, D: Dimension>(
     })
 }
 
-fn extract_series<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Series<'py>, [usize; 2])> {
+pub(crate) fn extract_series<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Series<'py>, [usize; 2])> {
     let shape = check_layout(obj, "series", 2, "(T, F)")?;
     let dims = match shape.as_slice() {
         [t, f] => [*t, *f],
@@ -145,7 +145,23 @@ fn extract_windows<'py>(
     }
 }
 
-fn to_array3(
+/// The optional z-score of a kernel: `mean` and `std` both given (validated) or both `None`.
+pub(crate) fn extract_zscore(
+    mean: Option<&Bound<'_, PyAny>>,
+    std: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<ZScore>> {
+    match (mean, std) {
+        (None, None) => Ok(None),
+        (Some(m), Some(s)) => Ok(Some(
+            ZScore::new(extract_vector(m, "mean")?, extract_vector(s, "std")?).py_err()?,
+        )),
+        _ => Err(to_py_err(Error::Config(
+            "pass both mean and std, or neither".into(),
+        ))),
+    }
+}
+
+pub(crate) fn to_array3(
     py: Python<'_>,
     data: Vec<f32>,
     shape: [usize; 3],
@@ -165,17 +181,7 @@ fn sliding_windows<'py>(
     mean: Option<&Bound<'py, PyAny>>,
     std: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray3<f32>>> {
-    let zscore = match (mean, std) {
-        (None, None) => None,
-        (Some(m), Some(s)) => {
-            Some(ZScore::new(extract_vector(m, "mean")?, extract_vector(s, "std")?).py_err()?)
-        }
-        _ => {
-            return Err(to_py_err(Error::Config(
-                "pass both mean and std, or neither".into(),
-            )))
-        }
-    };
+    let zscore = extract_zscore(mean, std)?;
     let (arr, [rows, cols]) = extract_series(series)?;
     let (data, shape) = match &arr {
         Series::F32(a) => {

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 mod engine;
 mod errors;
 mod kernels;
+mod kernels_training;
 
 /// The native module.
 #[pymodule]
@@ -33,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::lstm_forward, m)?)?;
     m.add_function(wrap_pyfunction!(engine::mha_forward, m)?)?;
     kernels::register(m)?;
+    kernels_training::register(m)?;
     Ok(())
 }

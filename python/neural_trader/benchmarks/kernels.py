@@ -4,7 +4,9 @@ Sizes follow issue 4: windows of 105 steps x 86 features over 100,000 rows of fl
 output would be 100,000 x 105 x 86 x 4 bytes = 3.6 GB per call, too much next to numpy's temporaries on a
 small machine, so the windows use **stride 10** (9,990 windows, 361 MB of output per call). Masks are
 100,000 rows of 105 steps at ratio 0.15. Augmentation: 20,000 OHLCV windows of 105 steps, each step (time
-warp, jitter, volatility scaling) with probability 0.5, against the same steps vectorised in numpy.
+warp, jitter, volatility scaling) with probability 0.5, against the same steps vectorised in numpy. The
+window gather and triple-barrier labels are measured by :mod:`neural_trader.benchmarks.training_kernels`
+(sizes in its docstring) and reported here.
 
 Every figure is the median of ``repeats`` timed calls after one warm-up call, all in one process, and
 every comparison is a ratio between numbers measured in the same run. Run it as::
@@ -24,6 +26,8 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+from neural_trader.benchmarks import training_kernels
 
 ROWS = 100_000
 FEATURES = 86
@@ -275,6 +279,8 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
     windows = _windows(repeats)
     masks = _masks(repeats)
     augmentation = _augmentation(repeats)
+    gather = training_kernels.gather(repeats)
+    barriers = training_kernels.triple_barrier(repeats)
     ratios = {
         "windows_plain_vs_numpy": windows["numpy_plain"] / windows["rust_plain"],
         "windows_zscore_vs_numpy": windows["numpy_zscore"] / windows["rust_zscore"],
@@ -289,6 +295,15 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
         "mask_block_vs_numpy_one_run": masks["numpy_block_one_run"] / masks["rust_block"],
         "mask_patch_vs_numpy": masks["numpy_patch"] / masks["rust_patch"],
         "augment_vs_numpy": augmentation["numpy_augment"] / augmentation["rust_augment"],
+        "gather_vs_numpy_fancy_index": gather["numpy_fancy_index"] / gather["rust_into_buffer"],
+        "gather_zscore_vs_numpy_fancy_index": gather["numpy_fancy_index_zscore"]
+        / gather["rust_zscore_into_buffer"],
+        "gather_vs_numpy_take_into_buffer": gather["numpy_take_into_buffer"] / gather["rust_into_buffer"],
+        "gather_vs_torch_index_select": gather["torch_index_select_into_buffer"] / gather["rust_into_buffer"],
+        "gather_of_copy_bandwidth": gather["copyto_same_bytes"] / gather["rust_into_buffer"],
+        "gather_zscore_of_copy_bandwidth": gather["copyto_same_bytes"] / gather["rust_zscore_into_buffer"],
+        "triple_barrier_vs_numpy": barriers["numpy_vectorised"] / barriers["rust"],
+        "triple_barrier_vs_python_loop": barriers["python_loop_scaled"] / barriers["rust"],
     }
     return {
         "threads": threads,
@@ -298,6 +313,8 @@ def run(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
         "windows": windows,
         "masks": masks,
         "augmentation": augmentation,
+        "gather": gather,
+        "triple_barrier": barriers,
         "ratios": ratios,
     }
 
@@ -323,6 +340,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"  {'implementation':<24}{'ms':>10}")
     for name, seconds in result["augmentation"].items():
         lines.append(f"  {name:<24}{seconds * 1e3:>10.2f}")
+    lines.extend(training_kernels.table_rows(result["gather"], result["triple_barrier"]))
     lines.append("ratios (> 1: Rust faster; *_of_*copy_bandwidth: fraction of a plain copy's bandwidth)")
     for name, ratio in result["ratios"].items():
         lines.append(f"  {name:<42}{ratio:>8.2f}")

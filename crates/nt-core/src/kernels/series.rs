@@ -161,6 +161,7 @@ pub(crate) trait ZeroBits: Copy {}
 impl ZeroBits for f32 {}
 impl ZeroBits for f64 {}
 impl ZeroBits for bool {}
+impl ZeroBits for i64 {}
 
 /// A zero-filled `Vec` of `len` elements that reports allocation failure as an error instead of
 /// aborting the process, and costs no write pass: large zeroed allocations come straight from the

@@ -69,10 +69,7 @@ pub fn sliding_windows<T: Sample>(
     series.check_finite(0..used_rows)?;
 
     let data = series.rows_slice(0..used_rows);
-    let scale = zscore.map(|z| Scale {
-        mean: z.mean().to_vec(),
-        inv_std: z.std().iter().map(|s| 1.0 / s).collect(),
-    });
+    let scale = zscore.map(Scale::new);
     let mut out: Vec<f32> = zeroed_vec(len, "windows")?;
     let layout = Layout {
         cols,
@@ -129,10 +126,20 @@ fn check_fits<T: Sample>(
 /// Rows converted per parallel task when staging (fixed, so the work split does not matter).
 const STAGE_ROWS: usize = 1024;
 
-/// Per-feature `mean` and `1 / std`.
-struct Scale {
+/// Per-feature `mean` and `1 / std`: the one z-score arithmetic of the window kernels (also used by
+/// [`super::gather`], which must match these windows bit for bit).
+pub(super) struct Scale {
     mean: Vec<f64>,
     inv_std: Vec<f64>,
+}
+
+impl Scale {
+    pub(super) fn new(z: &ZScore) -> Self {
+        Self {
+            mean: z.mean().to_vec(),
+            inv_std: z.std().iter().map(|s| 1.0 / s).collect(),
+        }
+    }
 }
 
 /// Where windows lie in the flat series and output: `cols` per row, `step` values between window
@@ -154,7 +161,7 @@ fn fill_windows<S: Sample>(src: &[S], out: &mut [f32], at: &Layout, scale: Optio
 
 /// Copies whole rows of `cols` values to f32, z-scoring them when `scale` is given.
 #[inline]
-fn convert<S: Sample>(src: &[S], dst: &mut [f32], cols: usize, scale: Option<&Scale>) {
+pub(super) fn convert<S: Sample>(src: &[S], dst: &mut [f32], cols: usize, scale: Option<&Scale>) {
     match scale {
         None => S::copy_to_f32(src, dst),
         Some(z) => {
