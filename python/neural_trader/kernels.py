@@ -26,31 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_trader import _core
-from neural_trader.errors import ConfigError, DataError, ShapeError
+from neural_trader.arrays import as_real_array as _as_array
+from neural_trader.errors import ConfigError
 
-_REJECTED_KINDS = {"b": "bool", "O": "object", "c": "complex", "U": "str", "S": "bytes", "V": "void"}
 _MAX_SEED = 2**64
-
-
-def _as_array(x: Any, name: str, ndim: int, shape_doc: str, *, float32_only: bool = False) -> np.ndarray:
-    """``x`` as a C-contiguous, aligned, native float32/float64 array of rank ``ndim`` (see module doc)."""
-    try:
-        arr = np.asarray(x)
-    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
-        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
-    kind = arr.dtype.kind
-    if kind in _REJECTED_KINDS or kind not in "fiu":
-        label = _REJECTED_KINDS.get(kind, str(arr.dtype))
-        raise DataError(f"{name} has unsupported dtype {label}; expected real numbers (float32/float64)")
-    if arr.ndim != ndim:
-        raise ShapeError(f"{name}: expected shape {shape_doc}, got {arr.shape}")
-    if float32_only or (kind == "f" and arr.dtype.itemsize <= 4):
-        target = np.dtype(np.float32)
-    else:
-        target = np.dtype(np.float64)
-    # float64 beyond float32's range becomes Inf here, which the kernel then refuses by position.
-    with np.errstate(over="ignore"):
-        return np.require(arr, dtype=target, requirements=["C_CONTIGUOUS", "ALIGNED"])
 
 
 def _count(value: Any, name: str, minimum: int = 0) -> int:
