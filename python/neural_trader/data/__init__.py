@@ -71,3 +71,8 @@ __all__ = [
     "validate_ohlcv",
     "walk_forward_splits",
 ]
+
+# Purged k-fold and combinatorial purged cross-validation (issue 19).
+from neural_trader.data.cv import PurgedCV, combinatorial_purged_cv, purged_kfold, purged_train  # noqa: E402
+
+__all__ += ["PurgedCV", "combinatorial_purged_cv", "purged_kfold", "purged_train"]

@@ -81,3 +81,28 @@ __all__ = [
     "verdict",
     "write_report",
 ]
+
+# Overfitting statistics: deflated Sharpe ratio, PBO, path spread (issue 19).
+from neural_trader.evaluation.overfitting import (  # noqa: E402
+    BacktestOverfitting,
+    DeflatedSharpe,
+    PathSpread,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    path_spread,
+    probabilistic_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    sharpe_ratio,
+)
+
+__all__ += [
+    "BacktestOverfitting",
+    "DeflatedSharpe",
+    "PathSpread",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "path_spread",
+    "probabilistic_sharpe_ratio",
+    "probability_of_backtest_overfitting",
+    "sharpe_ratio",
+]
