@@ -2,7 +2,8 @@
 
 One road from bars to windows, used by the library loaders and the ``neural-trader`` workflows alike:
 :func:`load_ohlcv` -> :func:`series_from_bars` (the rows after the features' warm-up) -> a split
-(:func:`chronological_split`, :func:`walk_forward_splits`) -> :func:`fit_scaler` on training rows only ->
+(:func:`chronological_split`, :func:`walk_forward_splits`, or purged cross-validation in
+:mod:`neural_trader.data.cv`) -> :func:`fit_scaler` on training rows only ->
 windows (:func:`make_windows` / :func:`make_loaders`). A :class:`DataSpec` says which inputs and labels.
 
 Example:
@@ -15,6 +16,7 @@ part.
 """
 
 from neural_trader.data.candles import CANDLE_COLUMNS, relative_candles
+from neural_trader.data.cv import PurgedCV, combinatorial_purged_cv, purged_kfold, purged_train
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.features import FEATURE_NAMES, FEATURE_WARMUP, feature_warmup, make_features
 from neural_trader.data.io import BAR_FILE_SUFFIXES, OHLCV_COLUMNS, load_ohlcv, symbol_of, validate_ohlcv
@@ -39,6 +41,7 @@ __all__ = [
     "FEATURE_WARMUP",
     "INPUT_KINDS",
     "OHLCV_COLUMNS",
+    "PurgedCV",
     "TASKS",
     "DataSpec",
     "Loaders",
@@ -50,6 +53,7 @@ __all__ = [
     "WindowDataset",
     "Windows",
     "chronological_split",
+    "combinatorial_purged_cv",
     "feature_and_label_frames",
     "feature_warmup",
     "fit_pooled_scaler",
@@ -65,14 +69,11 @@ __all__ = [
     "make_multi_symbol_loaders",
     "make_windows",
     "part_dataset",
+    "purged_kfold",
+    "purged_train",
     "relative_candles",
     "series_from_bars",
     "symbol_of",
     "validate_ohlcv",
     "walk_forward_splits",
 ]
-
-# Purged k-fold and combinatorial purged cross-validation (issue 19).
-from neural_trader.data.cv import PurgedCV, combinatorial_purged_cv, purged_kfold, purged_train  # noqa: E402
-
-__all__ += ["PurgedCV", "combinatorial_purged_cv", "purged_kfold", "purged_train"]
