@@ -10,38 +10,18 @@ from typing import Any
 
 import numpy as np
 
+from neural_trader.arrays import as_real_array
 from neural_trader.errors import ConfigError, DataError, ShapeError
 
-REJECTED_KINDS = {"b": "bool", "O": "object", "c": "complex", "U": "str", "S": "bytes", "V": "void"}
 MAX_U64 = 2**64
 MAX_I64 = 2**63 - 1
 
 
 def as_array(x: Any, name: str, ndim: int, shape_doc: str, *, dtype: type | None = None) -> np.ndarray:
-    """``x`` as a C-contiguous, aligned, native float array of rank ``ndim``.
-
-    The dtype is ``dtype`` when given, else float32 for float16/float32 input and float64 for the rest.
-    C-contiguous input of that dtype is returned as it is (no copy).
-    """
-    try:
-        arr = np.asarray(x)
-    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
-        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
-    kind = arr.dtype.kind
-    if kind in REJECTED_KINDS or kind not in "fiu":
-        label = REJECTED_KINDS.get(kind, str(arr.dtype))
-        raise DataError(f"{name} has unsupported dtype {label}; expected real numbers (float32/float64)")
-    if arr.ndim != ndim:
-        raise ShapeError(f"{name}: expected shape {shape_doc}, got {arr.shape}")
-    if dtype is not None:
-        target = np.dtype(dtype)
-    elif kind == "f" and arr.dtype.itemsize <= 4:
-        target = np.dtype(np.float32)
-    else:
-        target = np.dtype(np.float64)
-    # float64 beyond float32's range becomes Inf here, which the kernel then refuses by position.
-    with np.errstate(over="ignore"):
-        return np.require(arr, dtype=target, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    """``x`` as a C-contiguous, aligned, native float array of rank ``ndim``: the package's one
+    conversion, :func:`neural_trader.arrays.as_real_array` (float32 stays float32, other reals become
+    float64, or exactly ``dtype`` when given; C-contiguous input of that dtype is not copied)."""
+    return as_real_array(x, name, ndim, shape_doc, dtype=dtype)
 
 
 def as_rows(x: Any, name: str) -> np.ndarray:

@@ -7,10 +7,10 @@ config, scaler, data spec), so the file says how its inputs must be prepared. Th
 ONNX Runtime on a batch and a window length other than the ones it was traced with and compared with
 PyTorch; a difference above ``tolerance`` is an error, not a warning.
 
-Exportable: every registry model whose ``forward`` takes windows alone (``bilstm_classifier``,
-``simple_lstm``, ``enhanced_simple_lstm``, ``trend_attention``, ``lstm_attention`` (autoregressive
-forecast, as in eval mode) and ``lstm_encoder``). ``masked_bilstm_autoencoder`` is not: it takes a mask and
-only exists for pre-training; export its encoder or the fine-tuned model instead.
+Exportable: every registry model whose ``forward`` takes windows alone (``lstm_attention`` gives its
+autoregressive forecast, as in eval mode). A model says otherwise in its declaration (``not_exportable``:
+``masked_bilstm_autoencoder`` takes a mask and only exists for pre-training), and names its graph's
+outputs (:meth:`~neural_trader.models.TwinModel.onnx_outputs`).
 
 Example:
     >>> from neural_trader.export import export_onnx
@@ -39,12 +39,6 @@ import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint
 from neural_trader.errors import NeuralTraderError
 
-_NOT_EXPORTABLE = {
-    "masked_bilstm_autoencoder": (
-        "masked_bilstm_autoencoder takes (windows, mask) and exists only for pre-training; export its "
-        "encoder (the lstm_encoder file written by `neural-trader pretrain`) or a fine-tuned model"
-    ),
-}
 _REQUIRED = ("onnx", "onnxscript", "onnxruntime")
 
 
@@ -74,15 +68,15 @@ class OnnxExport:
 class _Outputs(nn.Module):
     """The model with its outputs as a flat tuple (ONNX graphs have positional outputs)."""
 
-    def __init__(self, model: nn.Module, keys: list[str] | None) -> None:
+    def __init__(self, model: nn.Module, keys: list[str]) -> None:
         super().__init__()
         self.model, self.keys = model, keys
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.model(x)
-        if self.keys is None:
-            return (out,)
-        return tuple(out[k] for k in self.keys)
+        if isinstance(out, dict):
+            return tuple(out[k] for k in self.keys)
+        return (out,)
 
 
 def _require_onnx() -> None:
@@ -152,15 +146,12 @@ def export_onnx(
     """
     _require_onnx()
     ck = Checkpoint.read(checkpoint)
-    if ck.model in _NOT_EXPORTABLE:
-        raise ExportError(_NOT_EXPORTABLE[ck.model])
+    cls = nt.MODELS.get(ck.model)
+    if cls is not None and cls.not_exportable is not None:
+        raise ExportError(cls.not_exportable)
     model = nt.load(checkpoint).eval()
-    keys = None
-    if ck.model == "trend_attention":
-        keys = [f"{kind}_{h}" for h in model.config.horizons for kind in ("direction_logits", "trend")]
-        keys.append("attention_weights")
-    wrapped = _Outputs(model, keys).eval()
-    output_names = keys or [{"lstm_attention": "forecast", "lstm_encoder": "encoded"}.get(ck.model, "logits")]
+    output_names = model.onnx_outputs()
+    wrapped = _Outputs(model, output_names).eval()
     features = int(ck.config["input_size"])
     length = _window_length(ck)
     rng = np.random.default_rng(seed)

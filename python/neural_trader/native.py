@@ -15,27 +15,8 @@ from typing import Any
 import numpy as np
 
 from neural_trader import _core
-from neural_trader.errors import ConfigError, DataError, ShapeError
-
-
-def as_float32(x: Any, name: str = "x") -> np.ndarray:
-    """``x`` as a C-contiguous float32 array: the one input form of the native engine and kernels.
-
-    Real numbers of any width (int, float16/32/64) are converted; float64 values beyond float32's range
-    become Inf and are then refused by the engine. Other dtypes are refused here.
-
-    Raises:
-        DataError: bool, complex, object, string or datetime input. ShapeError: a ragged nested list.
-    """
-    try:
-        arr = np.asarray(x)
-    except ValueError as e:  # a ragged nested list: numpy cannot give it one shape
-        raise ShapeError(f"{name} is not a rectangular array: {e}") from None
-    if arr.dtype.kind not in "iuf":
-        raise DataError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    with np.errstate(over="ignore"):
-        # ALIGNED too: a C-contiguous view of a byte buffer at an odd offset is copied, not refused.
-        return np.require(arr, dtype=np.float32, requirements=["C_CONTIGUOUS", "ALIGNED"])
+from neural_trader.arrays import as_float32
+from neural_trader.errors import ConfigError
 
 
 class NativeModel:

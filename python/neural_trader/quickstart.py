@@ -1,5 +1,9 @@
 """The main job, end to end, on the bundled S&P 500 daily bars (1999-2018), with no other input.
 
+Each numbered stage is one function (:func:`make_folds`, :func:`pretrain_encoder_stage`,
+:func:`fine_tune`, :func:`evaluate_folds`, :func:`forecast_stage`, :func:`check_parity`,
+:func:`write_outputs`); :func:`run` calls them in order, so the recipe reads top to bottom.
+
 1. Rows and windows: 28 causal features, ``direction_5`` labels (up over the next 5 bars), expanding
    walk-forward folds with an embargo of 5 rows (``folds.json``).
 2. Masked pre-training of a BiLSTM encoder on the first fold's *training* windows only, so no later
@@ -14,8 +18,8 @@
 6. Both models exported (``bilstm_classifier.safetensors`` from the last fold and
    ``lstm_attention.safetensors``), run in the native Rust engine and compared with PyTorch on their test
    windows.
-7. ``report.md``/``report.json`` and PNG plots; :func:`console_summary` ends with the parity figures and
-   the verdict sentence.
+7. ``report.md``/``report.json`` and PNG plots; the command's summary
+   (:func:`neural_trader.cli.quickstart.console_summary`) ends with the parity figures and the verdict.
 
 Sizes are small (windows of 32 bars, 32 hidden units) so that the whole run takes a few minutes on two
 CPU cores; it measures, it does not tune.
@@ -36,19 +40,18 @@ import numpy as np
 import torch
 
 from neural_trader import native
+from neural_trader.data import DataSpec, Series, Split, make_windows, series_from_bars
 from neural_trader.datasets import load_sp500_daily
-from neural_trader.evaluation import report_document, write_report
+from neural_trader.evaluation import ClassificationResult, ForecastResult, report_document, write_report
+from neural_trader.training import PretrainResult
 from neural_trader.workflows import (
-    DataSpec,
     EvaluateOptions,
     ModelOptions,
     PretrainOptions,
     TrainOptions,
     evaluate,
-    make_windows,
     pretrain,
     read_trained,
-    series_from_bars,
     train,
     walk_forward,
     walk_forward_json,
@@ -56,6 +59,7 @@ from neural_trader.workflows import (
 
 #: Largest accepted |native - torch| (float32, CPU), as in the parity tests.
 PARITY_TOLERANCE = 1e-5
+SOURCE = "bundled sp500_daily"
 
 
 @dataclass
@@ -125,24 +129,39 @@ def run(
         torch.set_num_threads(threads)
 
 
-def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: float) -> dict[str, Any]:
-    seconds: dict[str, float] = {}
+@dataclass
+class Folds:
+    """The data stage's result: the bars, their rows, the walk-forward folds and the spec of the windows."""
+
+    bars: Any
+    series: Series
+    folds: list[Split]
+    spec: DataSpec
+    embargo: int
+
+
+def make_folds(out: Path, cfg: QuickstartConfig) -> Folds:
+    """Stage 1, data: the bundled bars, their rows after the feature warm-up, expanding walk-forward folds
+    (written to ``folds.json``) with an embargo covering both label horizons."""
     bars = load_sp500_daily()
     series = series_from_bars("sp500_daily", bars, cfg.horizon)
     embargo = max(cfg.horizon, cfg.forecast_horizon)
     folds = walk_forward(series, horizon=cfg.horizon, n_folds=cfg.folds, embargo=embargo)
     (out / "folds.json").write_text(walk_forward_json(folds, mode="expanding", horizon=cfg.horizon))
     spec = DataSpec(task="direction", window=cfg.window, horizon=cfg.horizon)
-    sizes = ModelOptions(hidden_size=cfg.hidden_size, num_layers=cfg.num_layers, num_heads=4)
+    return Folds(bars, series, folds, spec, embargo)
 
-    _stage(say, started, f"pre-training the encoder on the training rows of fold 1 ({folds[0].train})")
-    t = time.perf_counter()
-    encoder = out / "encoder.safetensors"
-    pre, pre_windows = pretrain(
-        [series],
-        spec,
-        {series.symbol: folds[0].train},
-        encoder,
+
+def pretrain_encoder_stage(
+    out: Path, cfg: QuickstartConfig, data: Folds
+) -> tuple[PretrainResult, dict[str, int]]:
+    """Stage 2, pre-training: the masked BiLSTM autoencoder on the *training* rows of fold 1 only, so no
+    later fine-tuning or test period is seen; the encoder goes to ``encoder.safetensors``."""
+    return pretrain(
+        [data.series],
+        data.spec,
+        {data.series.symbol: data.folds[0].train},
+        out / "encoder.safetensors",
         PretrainOptions(
             epochs=cfg.pretrain_epochs,
             patience=cfg.patience,
@@ -157,20 +176,25 @@ def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: 
             device=cfg.device,
             progress=cfg.progress,
         ),
-        source="bundled sp500_daily",
+        source=SOURCE,
     )
-    seconds["pretrain"] = time.perf_counter() - t
-    recon = pre.history.column("val_reconstruction")
 
-    fold_info, checkpoints = [], []
-    t = time.perf_counter()
-    for k, split in enumerate(folds, 1):
-        _stage(say, started, f"fine-tuning bilstm_classifier, fold {k}/{len(folds)}")
+
+def fine_tune(
+    out: Path, cfg: QuickstartConfig, data: Folds, say: Callable[[str], None]
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Stage 3, fine-tuning: a ``bilstm_classifier`` from the encoder in every fold (frozen for
+    ``freeze_epochs``, then everything at half the learning rate); returns the best checkpoints and a
+    summary per fold."""
+    sizes = ModelOptions(hidden_size=cfg.hidden_size, num_layers=cfg.num_layers, num_heads=4)
+    checkpoints, info = [], []
+    for k, split in enumerate(data.folds, 1):
+        say(f"fine-tuning bilstm_classifier, fold {k}/{len(data.folds)}")
         result = train(
             "bilstm_classifier",
-            [series],
-            spec,
-            {series.symbol: split},
+            [data.series],
+            data.spec,
+            {data.series.symbol: split},
             out / "folds" / f"fold_{k}",
             model_options=sizes,
             options=TrainOptions(
@@ -179,17 +203,17 @@ def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: 
                 batch_size=cfg.batch_size,
                 lr=cfg.lr,
                 warmup_steps=20,
-                pretrained_encoder=str(encoder),
+                pretrained_encoder=str(out / "encoder.safetensors"),
                 freeze_encoder=True,
                 unfreeze_after=cfg.freeze_epochs,
                 seed=cfg.seed,
                 device=cfg.device,
                 progress=cfg.progress,
             ),
-            source="bundled sp500_daily",
+            source=SOURCE,
         )
         checkpoints.append(result.checkpoint)
-        fold_info.append(
+        info.append(
             {
                 "fold": k,
                 "windows": result.windows,
@@ -199,29 +223,36 @@ def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: 
                 "checkpoint": str(result.checkpoint),
             }
         )
-    seconds["fine_tune"] = time.perf_counter() - t
+    return checkpoints, info
 
-    _stage(say, started, "walk-forward evaluation against the baselines (bootstrap intervals)")
-    t = time.perf_counter()
-    options = EvaluateOptions(
+
+def _evaluate_options(cfg: QuickstartConfig) -> EvaluateOptions:
+    return EvaluateOptions(
         cost_bps=cfg.cost_bps, n_resamples=cfg.n_resamples, seed=cfg.seed, progress=cfg.progress
     )
-    trained = [read_trained(p) for p in checkpoints]
-    classification, _ = evaluate(trained, [series], options)
-    seconds["evaluate"] = time.perf_counter() - t
 
-    _stage(
-        say, started, f"training the lstm_attention forecaster of {cfg.forecast_target} on fold {len(folds)}"
+
+def evaluate_folds(cfg: QuickstartConfig, data: Folds, checkpoints: list[Path]) -> ClassificationResult:
+    """Stage 4, evaluation: every fold's checkpoint on its own test windows, against the baselines fit on
+    the same training windows, with block-bootstrap intervals."""
+    classification, _ = evaluate(
+        [read_trained(p) for p in checkpoints], [data.series], _evaluate_options(cfg)
     )
-    t = time.perf_counter()
+    assert classification is not None  # a direction model gives a classification result
+    return classification
+
+
+def forecast_stage(out: Path, cfg: QuickstartConfig, data: Folds) -> tuple[Path, ForecastResult]:
+    """Stage 5, forecasting: an ``lstm_attention`` forecaster of the target trained on the last fold and
+    scored against persistence and seasonal-naive forecasts."""
     fspec = DataSpec(
         task="forecast", window=cfg.window, horizon=cfg.forecast_horizon, targets=[cfg.forecast_target]
     )
     forecaster = train(
         "lstm_attention",
-        [series],
+        [data.series],
         fspec,
-        {series.symbol: folds[-1]},
+        {data.series.symbol: data.folds[-1]},
         out / "forecaster",
         model_options=ModelOptions(hidden_size=cfg.hidden_size, num_layers=1, num_heads=4, decoder_layers=1),
         options=TrainOptions(
@@ -233,27 +264,76 @@ def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: 
             device=cfg.device,
             progress=cfg.progress,
         ),
-        source="bundled sp500_daily",
+        source=SOURCE,
     )
-    forecaster_trained = read_trained(forecaster.checkpoint)
-    _, forecast = evaluate([forecaster_trained], [series], options)
-    seconds["forecaster"] = time.perf_counter() - t
+    _, forecast = evaluate([read_trained(forecaster.checkpoint)], [data.series], _evaluate_options(cfg))
+    assert forecast is not None  # a forecast model gives a forecast result
+    return forecaster.checkpoint, forecast
 
-    _stage(say, started, "exporting both models and checking the native engine against PyTorch")
+
+def check_parity(out: Path, data: Folds, classifier: Path, forecaster: Path) -> dict[str, dict[str, Any]]:
+    """Stage 6, serving: both models copied beside the report and run in the native engine against
+    PyTorch on their test windows."""
     exported = {
         "bilstm_classifier": out / "bilstm_classifier.safetensors",
         "lstm_attention": out / "lstm_attention.safetensors",
     }
-    shutil.copyfile(checkpoints[-1], exported["bilstm_classifier"])
-    shutil.copyfile(forecaster.checkpoint, exported["lstm_attention"])
-    parity = {name: _parity(path, series) for name, path in exported.items()}
+    shutil.copyfile(classifier, exported["bilstm_classifier"])
+    shutil.copyfile(forecaster, exported["lstm_attention"])
+    return {name: _parity(path, data.series) for name, path in exported.items()}
 
+
+def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: float) -> dict[str, Any]:
+    """The recipe: each stage is one function above, timed."""
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, text: str | None, stage: Callable[..., Any], *args: Any) -> Any:
+        if text is not None:
+            _stage(say, started, text)
+        t = time.perf_counter()
+        result = stage(*args)
+        seconds[name] = time.perf_counter() - t
+        return result
+
+    data = make_folds(out, cfg)
+    fold1 = f"pre-training the encoder on the training rows of fold 1 ({data.folds[0].train})"
+    pretrained = timed("pretrain", fold1, pretrain_encoder_stage, out, cfg, data)
+    progress = lambda text: _stage(say, started, text)  # noqa: E731 (one line per fold)
+    checkpoints, fold_info = timed("fine_tune", None, fine_tune, out, cfg, data, progress)
+    text = "walk-forward evaluation against the baselines (bootstrap intervals)"
+    classification = timed("evaluate", text, evaluate_folds, cfg, data, checkpoints)
+    text = f"training the lstm_attention forecaster of {cfg.forecast_target} on fold {cfg.folds}"
+    forecaster, forecast = timed("forecaster", text, forecast_stage, out, cfg, data)
+    _stage(say, started, "exporting both models and checking the native engine against PyTorch")
+    parity = check_parity(out, data, checkpoints[-1], forecaster)
+    results = {"classification": classification, "forecast": forecast, "parity": parity}
+    return write_outputs(out, cfg, data, pretrained, fold_info, results, seconds, started)
+
+
+def write_outputs(
+    out: Path,
+    cfg: QuickstartConfig,
+    data: Folds,
+    pretrained: tuple[PretrainResult, dict[str, int]],
+    fold_info: list[dict[str, Any]],
+    results: dict[str, Any],
+    seconds: dict[str, float],
+    started: float,
+) -> dict[str, Any]:
+    """Stage 7, report: ``report.md``/``report.json``, the PNG plots and ``summary.json``.
+
+    ``results`` holds the ``classification`` and ``forecast`` results and the ``parity`` figures.
+    """
+    pre, pre_windows = pretrained
+    classification, forecast, parity = results["classification"], results["forecast"], results["parity"]
+    recon = pre.history.column("val_reconstruction")
+    bars, spec = data.bars, data.spec
     context = {
         "data": "bundled S&P 500 daily bars (Yahoo Finance, via the arch package), "
         f"{bars.index[0].date()} .. {bars.index[-1].date()}, {len(bars)} bars",
         "task": f"up or down over the next {cfg.horizon} bars, from windows of {cfg.window} bars of "
         f"{len(spec.input_columns)} causal features",
-        "walk-forward": f"{cfg.folds} expanding folds, embargo {embargo} rows (folds.json)",
+        "walk-forward": f"{cfg.folds} expanding folds, embargo {data.embargo} rows (folds.json)",
         "pre-training": f"masked BiLSTM autoencoder ({cfg.mask_strategy} masks, {cfg.mask_ratio:.0%}) on "
         f"{pre_windows['train']} training windows of fold 1 only; best epoch {pre.best_epoch}, "
         f"masked MSE {recon[0]:.3f} (epoch 1) -> {recon[pre.best_epoch - 1]:.3f}",
@@ -270,7 +350,7 @@ def _run(out: Path, cfg: QuickstartConfig, say: Callable[[str], None], started: 
         "out_dir": str(out),
         "report": str(out / "report.md"),
         "figures": [str(p) for p in figures],
-        "checkpoints": {k: str(v) for k, v in exported.items()},
+        "checkpoints": {name: str(out / f"{name}.safetensors") for name in parity},
         "context": {k: v for k, v in context.items() if k != "config"},
         "folds": fold_info,
         "pretrain": {"windows": pre_windows, "best_epoch": pre.best_epoch, "val_reconstruction": recon},
@@ -305,62 +385,11 @@ def _parity(path: Path, series: Any) -> dict[str, Any]:
     }
 
 
-def _iv(d: dict[str, Any]) -> str:
-    if d.get("estimate") is None:
-        return "n/a"
-    if d.get("low") is None:
-        return f"{d['estimate']:.3f}"
-    return f"{d['estimate']:.3f} [{d['low']:.3f}, {d['high']:.3f}]"
-
-
-def console_summary(summary: dict[str, Any]) -> str:
-    """The summary as plain lines: setting, scores, trading, forecaster, then parity and the verdict."""
-    c, e, f = summary["classification"], summary["equity"], summary["forecast"]
-    ctx = summary["context"]
-    overall = c["sections"][-1]
-    lines = ["neural-trader quickstart", ""]
-    lines += [f"{k:<20} {v}" for k, v in ctx.items()]
-    lines += [
-        "",
-        f"test windows         {overall['windows']} in {len(c['sections']) - 1 or 1} folds, "
-        f"{overall['first']} .. {overall['last']}, share up {overall['up_share']:.3f} "
-        f"(95% block-bootstrap intervals)",
-        f"{'':<20} {'balanced accuracy':<24} {'MCC':<24} {'ROC-AUC':<24} {'accuracy':<24}",
-    ]
-    for name, scores in overall["scores"].items():
-        cells = [_iv(scores[m]) for m in ("balanced_accuracy", "mcc", "roc_auc", "accuracy")]
-        lines.append(f"{name:<20} " + " ".join(f"{cell:<24}" for cell in cells))
-    stats = next(iter(e["symbols"].values()))["stats"]
-    model = c["model"]
-    shown = [n for n in (model, *c["baselines"], "buy_and_hold") if n in stats]
-    lines.append(
-        f"{'trading (' + format(e['cost_bps'], 'g') + ' bp)':<20} total return (Sharpe): "
-        + ", ".join(f"{n} {stats[n]['total_return']:+.0%} ({stats[n]['sharpe']:.2f})" for n in shown)
-    )
-    mae = f["mae"]
-    lines.append(
-        f"forecaster           {f['model']}, {', '.join(f['targets'])} {f['horizon']} bars ahead, MAE: "
-        + ", ".join(f"{k} {v['estimate']:.3g}" for k, v in mae.items())
-    )
-    lines.append(f"{'':<20} {f['sentence']}")
-    lines.append(f"report               {summary['report']} (+ report.json and PNG plots)")
-    lines.append(f"elapsed              {summary['seconds']['total']:.0f} s")
-    lines += ["", "native engine vs PyTorch (same file, same test windows)"]
-    for name, p in summary["parity"].items():
-        status = "OK" if p["ok"] else "FAILED"
-        lines.append(
-            f"{name:<20} max |diff| = {p['max_abs_diff']:.2e} over {p['windows']} windows "
-            f"(tolerance {p['tolerance']:.0e}): {status}"
-        )
-    lines.append(f"Verdict: {summary['verdict']}")
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def main() -> int:
     """``python -m neural_trader.quickstart``: the same as ``neural-trader quickstart``."""
-    summary = run(log=lambda line: print(line, file=sys.stderr))
-    print(console_summary(summary))
-    return 0 if all(p["ok"] for p in summary["parity"].values()) else 1
+    from neural_trader.cli import main as cli_main
+
+    return cli_main(["quickstart"])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One native engine shared by many Python threads: results equal the serial ones, ``predict`` releases
 the GIL (another Python thread keeps running while one is inside ``predict``), and concurrent saves to
 one path leave one complete file. Throughput with 1, 2 and 8 calling threads is measured and reported,
-not asserted (the machines are shared and noisy; see DESIGN.md, Performance).
+not asserted (the machines are shared and noisy; see docs/design.md, Performance).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """``WindowDataset``: the windows of one part of a series, with their labels, as a torch Dataset.
 
 Window ``i`` of a dataset over rows ``[start, stop)`` covers rows ``[s, s + window)`` with
-``s = start + i * stride`` (the data contract of DESIGN.md, offset to the part), and only windows that fit
-entirely inside the part are taken. Its label is row ``s + window - 1`` of the label array: the labels of
-:func:`~neural_trader.data.make_labels` are aligned with the window's last row and read only later rows.
+``s = start + i * stride`` (the data rules of ``docs/design.md``, offset to the part), and only windows
+that fit entirely inside the part are taken. Its label is row ``s + window - 1`` of the label array: the
+labels of :func:`~neural_trader.data.make_labels` are aligned with the window's last row and read only
+later rows.
 
 Two modes give identical samples:
 
@@ -24,6 +25,7 @@ from torch.utils.data import Dataset
 from neural_trader import kernels
 from neural_trader.data.scaling import Scaler
 from neural_trader.errors import ConfigError, DataError, ShapeError
+from neural_trader.validation import positive_int
 
 #: Rows checked for NaN/Inf at a time, so the check of a memory-mapped series never loads it whole.
 _CHECK_CHUNK_ROWS = 65536
@@ -82,9 +84,7 @@ class WindowDataset(Dataset):
                 raise ShapeError(f"series must be (T, F), got shape {series.shape}")
         n_rows, n_features = series.shape
         stop = n_rows if stop is None else stop
-        for name, value in (("window", window), ("stride", stride)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        window, stride = positive_int("window", window), positive_int("stride", stride)
         if not 0 <= start < stop <= n_rows:
             raise ConfigError(f"rows [{start}, {stop}) are not a non-empty range of the {n_rows} series rows")
         if stop - start < window:

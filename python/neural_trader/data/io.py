@@ -42,6 +42,8 @@ NanPolicy = Literal["raise", "ffill", "drop"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+#: File suffixes (any case) of bar files; a file's symbol is its name without one of them.
+BAR_FILE_SUFFIXES: tuple[str, ...] = _CSV_SUFFIXES + _PARQUET_SUFFIXES
 
 
 def load_ohlcv(
@@ -136,7 +138,7 @@ def _check_policy(nan_policy: str) -> None:
 def _load_folder(folder: Path, nan_policy: NanPolicy) -> dict[str, pd.DataFrame]:
     symbols: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        symbol = _symbol_of(path)
+        symbol = symbol_of(path) if path.is_file() else None
         if symbol is None or path.name.startswith("."):
             continue
         if symbol in symbols:
@@ -149,11 +151,18 @@ def _load_folder(folder: Path, nan_policy: NanPolicy) -> dict[str, pd.DataFrame]
     return {symbol: _load_file(path, nan_policy) for symbol, path in symbols.items()}
 
 
-def _symbol_of(path: Path) -> str | None:
-    name = path.name.lower()
-    for suffix in _CSV_SUFFIXES + _PARQUET_SUFFIXES:
-        if name.endswith(suffix) and path.is_file():
-            return path.name[: -len(suffix)]
+def symbol_of(path: str | os.PathLike[str]) -> str | None:
+    """The symbol a bar file holds: its name without the suffix (``goog_daily.csv.gz`` -> ``goog_daily``);
+    None when the name has none of :data:`BAR_FILE_SUFFIXES`.
+
+    Example:
+        >>> symbol_of("data/GOOG_daily.CSV.gz")
+        'GOOG_daily'
+    """
+    name = Path(path).name
+    for suffix in BAR_FILE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
     return None
 
 

@@ -21,7 +21,6 @@ For a horizon ``h`` (in bars) and the forward log return ``r = log(c_{e+h} / c_e
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +28,7 @@ import pandas as pd
 
 from neural_trader.data.io import validate_ohlcv
 from neural_trader.errors import ConfigError
+from neural_trader.validation import integer, real
 
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 7, 30)
 
@@ -62,14 +62,8 @@ def make_labels(
         ['direction_1', 'direction_7', 'trend_1', 'trend_7', 'forward_return_1', 'forward_return_7']
     """
     horizons = check_horizons(horizons)
-    if (
-        isinstance(dead_zone, bool)
-        or not isinstance(dead_zone, numbers.Real)
-        or not (np.isfinite(dead_zone) and dead_zone >= 0)
-    ):
-        raise ConfigError(f"dead_zone must be finite and >= 0, got {dead_zone}")
-    if isinstance(vol_window, bool) or not isinstance(vol_window, int) or vol_window < 2:
-        raise ConfigError(f"vol_window must be an integer >= 2, got {vol_window!r}")
+    dead_zone = real("dead_zone", dead_zone, low=0.0)
+    vol_window = integer("vol_window", vol_window, low=2)
     close = validate_ohlcv(bars).close
     log_close = np.log(close)
     sigma = log_close.diff().rolling(vol_window).std()

@@ -2,13 +2,16 @@
 
 The pipeline, in the order that keeps it leakage-free:
 
-1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`);
-2. compute causal features and forward labels on the whole series (a feature at row ``t`` reads rows
-   ``<= t``; a label at row ``e`` reads rows ``<= e + horizon``), then drop the features' warm-up rows:
-   the remaining rows are the ones the split indexes;
-3. split chronologically with an embargo ``>= max(horizons)`` (:mod:`neural_trader.data.splits`);
-4. fit the :class:`~neural_trader.data.Scaler` on the training rows only;
-5. cut each part into windows that lie inside it (:class:`~neural_trader.data.WindowDataset`).
+1. the rows (:func:`~neural_trader.data.series_from_bars`): validated bars, causal features and forward
+   labels computed on the whole series (a feature at row ``t`` reads rows ``<= t``; a label at row ``e``
+   reads rows ``<= e + horizon``), the features' warm-up dropped: the remaining rows are the ones the
+   split indexes;
+2. split chronologically with an embargo ``>= max(horizons)`` (:mod:`neural_trader.data.splits`);
+3. fit the :class:`~neural_trader.data.Scaler` on the training rows only
+   (:func:`~neural_trader.data.scaling.fit_training_scaler`);
+4. cut each part into windows that lie inside it (:func:`~neural_trader.data.windows.part_dataset`).
+
+The ``neural-trader`` workflows take the same road (:mod:`neural_trader.data.windows`).
 
 So nothing in the training arrays depends on a row at or after the first validation row: the tests
 rewrite those rows and require bit-identical training windows, labels and scaler.
@@ -25,12 +28,15 @@ import torch
 from torch.utils.data import DataLoader
 
 from neural_trader.data.dataset import WindowDataset
-from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
-from neural_trader.data.io import validate_ohlcv
-from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns, make_labels
-from neural_trader.data.scaling import Scaler
+from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
+from neural_trader.data.scaling import Scaler, fit_training_scaler
+from neural_trader.data.series import feature_and_label_frames, series_from_bars
 from neural_trader.data.splits import PARTS, Split, chronological_split
-from neural_trader.errors import ConfigError, DataError
+from neural_trader.data.windows import part_dataset, select_labels
+from neural_trader.validation import integer
+
+# Kept importable from here, where they were first defined.
+__all__ = ["Loaders", "feature_and_label_frames", "make_loaders", "part_dataset", "part_loader"]
 
 
 @dataclass
@@ -61,30 +67,6 @@ class Loaders:
     def datasets(self) -> dict[str, WindowDataset]:
         """The three :class:`WindowDataset` objects by part name."""
         return {name: getattr(self, name).dataset for name in PARTS}
-
-
-def feature_and_label_frames(
-    bars: pd.DataFrame,
-    *,
-    horizons: Sequence[int] = DEFAULT_HORIZONS,
-    features: Sequence[str] | None = None,
-    dead_zone: float = 0.0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features and labels of ``bars`` on the same rows: the bars after the features' warm-up.
-
-    Splits and window indices refer to these rows, so ``len(frames[0])`` is the ``n_rows`` to give
-    :func:`~neural_trader.data.chronological_split` or :func:`~neural_trader.data.walk_forward_splits`.
-
-    Example:
-        >>> feats, labels = feature_and_label_frames(bars)               # doctest: +SKIP
-        >>> folds = walk_forward_splits(len(feats), horizon=30)         # doctest: +SKIP
-    """
-    bars = validate_ohlcv(bars)
-    names = tuple(FEATURE_NAMES if features is None else features)
-    warmup = feature_warmup(names)
-    feats = make_features(bars, columns=names).iloc[warmup:]
-    labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
-    return feats, labels
 
 
 def make_loaders(
@@ -141,24 +123,14 @@ def make_loaders(
         (torch.Size([64, 64, 28]), torch.Size([64, 6]))
     """
     horizons = check_horizons(horizons)
-    for name, value, least in (
-        ("batch_size", batch_size, 1),
-        ("num_workers", num_workers, 0),
-        ("seed", seed, 0),
-    ):
-        # torch's DataLoader and Generator would raise ValueError/RuntimeError; name the field instead.
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ConfigError(f"{name} must be an integer >= {least}, got {value!r}")
+    # torch's DataLoader and Generator would raise ValueError/RuntimeError; name the field instead.
+    integer("batch_size", batch_size, low=1)
+    integer("num_workers", num_workers, low=0)
+    integer("seed", seed, low=0)
     label_names = tuple(label_columns(horizons) if labels is None else labels)
-    feats, label_frame = feature_and_label_frames(
-        bars, horizons=horizons, features=features, dead_zone=dead_zone
-    )
-    unknown = [name for name in label_names if name not in label_frame.columns]
-    if unknown or not label_names:
-        raise ConfigError(
-            f"unknown label column {unknown[0] if unknown else None!r}; "
-            f"available: {', '.join(label_frame.columns)}"
-        )
+    rows = series_from_bars("", bars, horizons, features=features, dead_zone=dead_zone)
+    feats = rows.features
+    targets = select_labels(rows.labels, label_names)
     n_rows, horizon = len(feats), max(horizons)
     if split is None:
         split = chronological_split(
@@ -168,8 +140,7 @@ def make_loaders(
         split.check(n_rows=n_rows, horizon=horizon, index=feats.index)
 
     series = feats.to_numpy(dtype=np.float64)
-    targets = label_frame[list(label_names)].to_numpy(dtype=np.float32)
-    scaler = Scaler.fit(series, start=split.train[0], stop=split.train[1], columns=tuple(feats.columns))
+    scaler = fit_training_scaler({"bars": series}, {"bars": split.train}, tuple(feats.columns))
     loaders = {}
     for name, (start, stop) in split.parts().items():
         dataset = part_dataset(
@@ -193,27 +164,6 @@ def make_loaders(
         label_columns=label_names,
         index=pd.DatetimeIndex(feats.index),
     )
-
-
-def part_dataset(
-    series: np.ndarray,
-    targets: np.ndarray,
-    rows: tuple[int, int],
-    what: str,
-    *,
-    window: int,
-    stride: int,
-    scaler: Scaler,
-    lazy: bool,
-) -> WindowDataset:
-    """The windows of one part (``rows`` = ``(start, stop)``); a data error is prefixed with ``what``."""
-    start, stop = rows
-    try:
-        return WindowDataset(
-            series, targets, window=window, stride=stride, start=start, stop=stop, scaler=scaler, lazy=lazy
-        )
-    except DataError as exc:
-        raise DataError(f"{what}: {exc}") from exc
 
 
 def part_loader(

@@ -9,10 +9,12 @@ parts under one global window index. The rules:
   horizon (:func:`~neural_trader.data.chronological_split`), so no training label reads a validation
   input of its symbol.
 * **One scaler**, fit on the training rows of every symbol and on nothing else
-  (:func:`fit_pooled_scaler`): each symbol's count, float64 two-pass mean and sum of squared deviations,
-  combined in symbol order (Chan, Golub and LeVeque's pairwise update). Every rank of a ``torchrun`` run
-  computes it from the same rows in the same order, so all ranks hold the same bits without any
-  communication; it agrees with a fit on the concatenated training rows to about 1e-15 relative.
+  (:func:`~neural_trader.data.scaling.fit_training_scaler`: for several symbols, each symbol's count,
+  float64 two-pass mean and sum of squared deviations, combined in symbol order by Chan, Golub and
+  LeVeque's pairwise update; for one, the same Rust kernel as :func:`~neural_trader.data.make_loaders`).
+  Every rank of a ``torchrun`` run computes it from the same rows in the same order, so all ranks hold
+  the same bits without any communication; it agrees with a fit on the concatenated training rows to
+  about 1e-15 relative.
 * **A global window index**: a sampler (or the trainer's sharding across ranks) sees windows, not
   symbols, so ranks get equal shares of windows however unequal the symbols' histories.
 
@@ -34,10 +36,20 @@ from torch.utils.data import ConcatDataset, DataLoader
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.io import load_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
-from neural_trader.data.loaders import feature_and_label_frames, part_dataset, part_loader
-from neural_trader.data.scaling import Scaler
+from neural_trader.data.loaders import part_loader
+from neural_trader.data.scaling import Scaler, fit_pooled_scaler, fit_training_scaler
+from neural_trader.data.series import series_from_bars
 from neural_trader.data.splits import PARTS, Split, chronological_split
+from neural_trader.data.windows import part_dataset, select_labels
 from neural_trader.errors import ConfigError, DataError
+
+# fit_pooled_scaler is kept importable from here, where it was first defined.
+__all__ = [
+    "MultiSymbolLoaders",
+    "MultiSymbolWindowDataset",
+    "fit_pooled_scaler",
+    "make_multi_symbol_loaders",
+]
 
 
 class MultiSymbolWindowDataset(ConcatDataset):
@@ -85,55 +97,6 @@ class MultiSymbolWindowDataset(ConcatDataset):
         """``(N, L)`` labels of every window, or ``None`` for unlabelled parts."""
         labels = [d.labels for d in self.datasets]  # type: ignore[attr-defined]
         return None if any(v is None for v in labels) else np.concatenate(labels)
-
-
-def fit_pooled_scaler(
-    series: Mapping[str, np.ndarray], rows: Mapping[str, tuple[int, int]], columns: Sequence[str]
-) -> Scaler:
-    """A :class:`~neural_trader.data.Scaler` of rows ``rows[s]`` of every symbol's ``(T_s, F)`` series.
-
-    Per symbol: count, mean and sum of squared deviations in float64, two passes; combined in the order
-    of ``series`` with the pairwise update of Chan, Golub and LeVeque, which stays exact where
-    "sum of squares minus square of sum" cancels (volumes, price levels). A column constant over all the
-    rows gets its value as mean and std 1.0, as :meth:`Scaler.fit` gives.
-
-    Args:
-        series: ``{symbol: (T, F) features}``.
-        rows: ``{symbol: (start, stop)}``, the training rows of each symbol (every symbol of ``series``).
-        columns: feature names.
-
-    Example:
-        >>> s = fit_pooled_scaler({"a": np.array([[1.0], [3.0]]), "b": np.array([[5.0], [7.0]])},
-        ...                       {"a": (0, 2), "b": (0, 2)}, ["x"])
-        >>> s.mean, round(s.std[0] ** 2, 12)
-        ((4.0,), 5.0)
-    """
-    n = 0
-    mean = m2 = lo = hi = None
-    for symbol, values in series.items():
-        start, stop = rows[symbol]
-        part = np.asarray(values[start:stop], dtype=np.float64)
-        if part.ndim != 2 or len(part) == 0 or not np.isfinite(part).all():
-            raise DataError(f"{symbol}: training rows [{start}, {stop}) are empty or hold NaN/Inf")
-        n_b, mean_b = len(part), part.mean(axis=0)
-        m2_b = np.square(part - mean_b).sum(axis=0)
-        if mean is None:
-            n, mean, m2, lo, hi = n_b, mean_b, m2_b, part.min(axis=0), part.max(axis=0)
-            continue
-        total = n + n_b
-        delta = mean_b - mean
-        mean = mean + delta * (n_b / total)
-        m2 = m2 + m2_b + np.square(delta) * (n * n_b / total)
-        lo, hi = np.minimum(lo, part.min(axis=0)), np.maximum(hi, part.max(axis=0))
-        n = total
-    if mean is None:
-        raise DataError("no symbol to fit the scaler on")
-    # A constant column: its mean may be off in the last bit (3 * 0.1 / 3), its spread then not 0.
-    constant = lo == hi
-    mean = np.where(constant, lo, mean)
-    std = np.sqrt(m2 / n)
-    std = np.where(constant | ~(std > 0), 1.0, std)
-    return Scaler(tuple(float(v) for v in mean), tuple(float(v) for v in std), tuple(columns))
 
 
 @dataclass
@@ -212,15 +175,9 @@ def make_multi_symbol_loaders(
     series, targets, index, chosen = {}, {}, {}, {}
     feature_names: tuple[str, ...] = ()
     for symbol in bars:
-        try:
-            feats, label_frame = feature_and_label_frames(
-                bars[symbol], horizons=horizons, features=features, dead_zone=dead_zone
-            )
-        except DataError as exc:
-            raise DataError(f"{symbol}: {exc}") from exc
-        unknown = [name for name in label_names if name not in label_frame.columns]
-        if unknown or not label_names:
-            raise ConfigError(f"unknown label column {unknown[0] if unknown else None!r}")
+        rows = series_from_bars(symbol, bars[symbol], horizons, features=features, dead_zone=dead_zone)
+        feats = rows.features
+        targets[symbol] = select_labels(rows.labels, label_names)
         n_rows = len(feats)
         if splits is None:
             split = chronological_split(
@@ -232,14 +189,13 @@ def make_multi_symbol_loaders(
             split = splits[symbol]
             split.check(n_rows=n_rows, horizon=max(horizons), index=feats.index)
         series[symbol] = feats.to_numpy(dtype=np.float64)
-        targets[symbol] = label_frame[list(label_names)].to_numpy(dtype=np.float32)
         index[symbol], chosen[symbol], feature_names = (
             pd.DatetimeIndex(feats.index),
             split,
             tuple(feats.columns),
         )
 
-    scaler = fit_pooled_scaler(series, {s: chosen[s].train for s in series}, feature_names)
+    scaler = fit_training_scaler(series, {s: chosen[s].train for s in series}, feature_names)
     loaders = {}
     for name in PARTS:
         parts = {

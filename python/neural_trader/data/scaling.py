@@ -1,4 +1,5 @@
-"""Per-feature z-score scaling, fit on training rows only and stored with the model.
+"""Per-feature z-score scaling, fit on training rows only (of one symbol or pooled over many) and stored
+with the model.
 
 A :class:`Scaler` is fit on the training part of a split (never on validation or test rows: their
 mean and spread are the future) and travels in the checkpoint metadata as JSON (:meth:`Scaler.to_dict`),
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from neural_trader import kernels
-from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.errors import ConfigError, DataError, ShapeError
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,75 @@ def _as_series(series: np.ndarray) -> np.ndarray:
     if array.dtype not in (np.float32, np.float64):
         array = array.astype(np.float64)
     return np.ascontiguousarray(array)
+
+
+def fit_pooled_scaler(
+    series: Mapping[str, np.ndarray], rows: Mapping[str, tuple[int, int]], columns: Sequence[str]
+) -> Scaler:
+    """A :class:`~neural_trader.data.Scaler` of rows ``rows[s]`` of every symbol's ``(T_s, F)`` series.
+
+    Per symbol: count, mean and sum of squared deviations in float64, two passes; combined in the order
+    of ``series`` with the pairwise update of Chan, Golub and LeVeque, which stays exact where
+    "sum of squares minus square of sum" cancels (volumes, price levels). A column constant over all the
+    rows gets its value as mean and std 1.0, as :meth:`Scaler.fit` gives.
+
+    Args:
+        series: ``{symbol: (T, F) features}``.
+        rows: ``{symbol: (start, stop)}``, the training rows of each symbol (every symbol of ``series``).
+        columns: feature names.
+
+    Example:
+        >>> s = fit_pooled_scaler({"a": np.array([[1.0], [3.0]]), "b": np.array([[5.0], [7.0]])},
+        ...                       {"a": (0, 2), "b": (0, 2)}, ["x"])
+        >>> s.mean, round(s.std[0] ** 2, 12)
+        ((4.0,), 5.0)
+    """
+    n = 0
+    mean = m2 = lo = hi = None
+    for symbol, values in series.items():
+        start, stop = rows[symbol]
+        part = np.asarray(values[start:stop], dtype=np.float64)
+        if part.ndim != 2 or len(part) == 0 or not np.isfinite(part).all():
+            raise DataError(f"{symbol}: training rows [{start}, {stop}) are empty or hold NaN/Inf")
+        n_b, mean_b = len(part), part.mean(axis=0)
+        m2_b = np.square(part - mean_b).sum(axis=0)
+        if mean is None:
+            n, mean, m2, lo, hi = n_b, mean_b, m2_b, part.min(axis=0), part.max(axis=0)
+            continue
+        total = n + n_b
+        delta = mean_b - mean
+        mean = mean + delta * (n_b / total)
+        m2 = m2 + m2_b + np.square(delta) * (n * n_b / total)
+        lo, hi = np.minimum(lo, part.min(axis=0)), np.maximum(hi, part.max(axis=0))
+        n = total
+    if mean is None:
+        raise DataError("no symbol to fit the scaler on")
+    # A constant column: its mean may be off in the last bit (3 * 0.1 / 3), its spread then not 0.
+    constant = lo == hi
+    mean = np.where(constant, lo, mean)
+    std = np.sqrt(m2 / n)
+    std = np.where(constant | ~(std > 0), 1.0, std)
+    return Scaler(tuple(float(v) for v in mean), tuple(float(v) for v in std), tuple(columns))
+
+
+def fit_training_scaler(
+    series: Mapping[str, np.ndarray], rows: Mapping[str, tuple[int, int]], columns: Sequence[str]
+) -> Scaler:
+    """The scaler of the training rows ``rows[s]`` of one or more symbols' ``(T_s, F)`` series.
+
+    The one scaler fit of every road from bars to windows (the library loaders and the CLI workflows):
+    one symbol: :meth:`Scaler.fit` (the Rust kernel); several: :func:`fit_pooled_scaler` (per-symbol
+    statistics combined exactly, in symbol order). Both read the training rows and nothing else.
+
+    Raises:
+        DataError: NaN/Inf in the training rows, or no symbol. ShapeError: ``columns`` of another width.
+
+    Example:
+        >>> fit_training_scaler({"a": np.array([[1.0], [3.0], [99.0]])}, {"a": (0, 2)}, ["x"]).mean
+        (2.0,)
+    """
+    if len(series) == 1:
+        ((symbol, values),) = series.items()
+        start, stop = rows[symbol]
+        return Scaler.fit(values, start=start, stop=stop, columns=columns)
+    return fit_pooled_scaler(series, rows, columns)

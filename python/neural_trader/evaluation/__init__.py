@@ -7,6 +7,7 @@ Example:
     >>> print(v.sentence)                                                                  # doctest: +SKIP
 """
 
+from neural_trader.evaluation.bootstrap import Interval, block_bootstrap
 from neural_trader.evaluation.classification import (
     METRICS,
     VERDICT_METRICS,
@@ -47,6 +48,8 @@ from neural_trader.evaluation.report import (
 )
 
 __all__ = [
+    "Interval",
+    "block_bootstrap",
     "METRICS",
     "VERDICT_METRICS",
     "Bootstrap",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neural_trader.errors import ShapeError
+from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.intervals import Bootstrap
-from neural_trader.training.bootstrap import Interval
 from neural_trader.training.metrics import accuracy, balanced_accuracy, brier, mcc, roc_auc
 
 #: Reported metrics, in table order.

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.intervals import Bootstrap
-from neural_trader.training.bootstrap import Interval
 
 
 def persistence(history: np.ndarray, horizon: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neural_trader.training.bootstrap import Interval, block_bootstrap
+from neural_trader.evaluation.bootstrap import Interval, block_bootstrap
 
 
 @dataclass(frozen=True)

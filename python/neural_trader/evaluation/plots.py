@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import LABELS
-from neural_trader.training.bootstrap import Interval
 
 
 def _figure(width: float, height: float) -> Any:

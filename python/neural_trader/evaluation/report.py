@@ -21,13 +21,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neural_trader.errors import ConfigError
+from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import Verdict, score_intervals, verdict
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
 from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
 from neural_trader.evaluation.markdown import render_markdown
 from neural_trader.evaluation.plots import plot_equity, plot_forecast, plot_intervals
-from neural_trader.training.bootstrap import Interval
 
 
 @dataclass

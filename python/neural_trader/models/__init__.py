@@ -1,8 +1,14 @@
-"""PyTorch twins of the models, the registry that maps checkpoint names to classes, and the baselines."""
+"""PyTorch twins of the models, the registry that maps checkpoint names to classes, and the baselines.
 
-from neural_trader.models.base import MODELS, TwinModel, register
+Each model declares itself once in its own file (see :mod:`neural_trader.models.base`); importing the file
+registers it. To add a model: write its file, import it here (the registry line), and, if the Rust engine
+serves it, add its Rust twin to the engine's table (``docs/design.md``, "Adding a served model").
+"""
+
+from neural_trader.models.base import MODELS, PRETRAINING, TwinModel, register, served_models
 from neural_trader.models.baselines import BASELINES, Baseline
 from neural_trader.models.bilstm_classifier import BiLSTMClassifier, BiLSTMClassifierConfig
+from neural_trader.models.classifier import DirectionClassifier
 from neural_trader.models.encoder import LSTMEncoder
 from neural_trader.models.lstm_attention import LSTMAttention, LSTMAttentionConfig
 from neural_trader.models.masked_autoencoder import (
@@ -11,6 +17,7 @@ from neural_trader.models.masked_autoencoder import (
     PretrainedEncoder,
     PretrainedEncoderConfig,
 )
+from neural_trader.models.options import ModelOptions
 from neural_trader.models.simple_lstm import (
     EnhancedSimpleLSTM,
     EnhancedSimpleLSTMConfig,
@@ -26,6 +33,7 @@ __all__ = [
     "Baseline",
     "BiLSTMClassifier",
     "BiLSTMClassifierConfig",
+    "DirectionClassifier",
     "EnhancedSimpleLSTM",
     "EnhancedSimpleLSTMConfig",
     "LSTMAttention",
@@ -33,6 +41,8 @@ __all__ = [
     "LSTMEncoder",
     "MaskedBiLSTMAutoencoder",
     "MaskedBiLSTMAutoencoderConfig",
+    "ModelOptions",
+    "PRETRAINING",
     "PretrainedEncoder",
     "PretrainedEncoderConfig",
     "ScheduledSampling",
@@ -42,4 +52,5 @@ __all__ = [
     "TrendAttentionConfig",
     "TwinModel",
     "register",
+    "served_models",
 ]

@@ -1,8 +1,20 @@
-"""What every twin model shares: a dataclass config, a registry name, and save/load/to_native.
+"""What every twin model shares: a dataclass config, a registry name, save/load/to_native, and the
+declaration that the rest of the package reads instead of naming models.
 
-A model class declares ``registry_name`` and ``config_class``; :func:`register` adds it to the registry that
-:func:`neural_trader.load` and the CLI read. Parameter names are the torch ``state_dict()`` keys, which the
-Rust twin uses as its ``VarBuilder`` paths.
+A model class declares, once, in its own file:
+
+* ``registry_name`` and ``config_class``; :func:`register` adds it to :data:`MODELS`, the registry that
+  :func:`neural_trader.load`, the CLI and the workflows read;
+* ``task``: the labels it learns (``direction``, ``trend``, ``forecast``) or ``pretraining``;
+* ``output``: what ``forward`` returns, as a key of the common output dict (``logits``, ``forecast``,
+  ``encoded``), or :meth:`TwinModel.output_dict` for a dict-returning forward;
+* :meth:`TwinModel.from_options` (how ``train`` builds it) and :meth:`TwinModel.make_task` (its task
+  adapter for :class:`~neural_trader.training.Trainer`);
+* ``not_exportable`` and :meth:`TwinModel.onnx_outputs`, what :mod:`neural_trader.export` needs.
+
+Whether the Rust engine serves a model is not declared here: :meth:`TwinModel.served` reads the engine's
+own table, ``neural_trader._core.SERVED_MODELS``. Parameter names are the torch ``state_dict()`` keys,
+which the Rust twin uses as its ``VarBuilder`` paths.
 """
 
 from __future__ import annotations
@@ -12,16 +24,30 @@ import dataclasses
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
+from neural_trader import _core
 from neural_trader.checkpoint import Checkpoint
 from neural_trader.errors import CheckpointError, ConfigError
 
+if TYPE_CHECKING:
+    from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import ModelOptions
+    from neural_trader.training.tasks import Task
+
 MODELS: dict[str, type[TwinModel]] = {}
 M = TypeVar("M", bound="TwinModel")
+#: The ``task`` of the models that ``neural-trader pretrain`` trains (not ``train``).
+PRETRAINING = "pretraining"
+
+
+def served_models() -> tuple[str, ...]:
+    """Registry names the Rust engine serves: its own table, ``_core.SERVED_MODELS``."""
+    return tuple(_core.SERVED_MODELS)
 
 
 def register(cls: type[M]) -> type[M]:
@@ -47,10 +73,62 @@ def config_from_dict(config_class: type, values: dict[str, Any]) -> Any:
 
 
 class TwinModel(nn.Module):
-    """Base of the PyTorch twins. Subclasses set ``registry_name`` and ``config_class``."""
+    """Base of the PyTorch twins. Subclasses declare themselves (see the module docstring)."""
 
     registry_name: ClassVar[str]
     config_class: ClassVar[type]
+    #: The labels the model learns: a data-spec task ("direction", "trend", "forecast"), or
+    #: "pretraining" for the models that `neural-trader pretrain` trains.
+    task: ClassVar[str]
+    #: What ``forward`` returns, named as in the common output dict: "logits" (made into ``proba``),
+    #: "forecast" or "encoded". A model whose forward returns a dict overrides :meth:`output_dict`.
+    output: ClassVar[str] = "logits"
+    #: Why ONNX export refuses the model; None: exportable, with windows as its only input.
+    not_exportable: ClassVar[str | None] = None
+
+    # ------------------------------------------------------------------------------ declaration
+    @classmethod
+    def served(cls) -> bool:
+        """Whether the Rust engine serves this model (``predict --native``, ``to_native``)."""
+        return cls.registry_name in _core.SERVED_MODELS
+
+    @classmethod
+    def from_options(cls: type[M], spec: DataSpec, options: ModelOptions) -> M:
+        """A fresh model for windows of ``spec`` with the sizes of ``options`` (what ``train`` builds).
+
+        Raises:
+            ConfigError: a model that ``train`` does not build (pre-training models), or bad sizes.
+        """
+        raise ConfigError(f"{cls.registry_name!r} is not trained by `neural-trader train`")
+
+    @classmethod
+    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+        """The task adapter that trains this model on labels of ``spec`` (``y_train``: training labels,
+        for class weights).
+
+        Raises:
+            ConfigError: a model that ``train`` does not build.
+        """
+        raise ConfigError(f"{cls.registry_name!r} is not trained by `neural-trader train`")
+
+    def output_dict(self, out: Any, horizon: int | None = None) -> dict[str, torch.Tensor]:
+        """``forward``'s output as the common output dict (``logits``, ``trend``, ``forecast``, ...).
+
+        Args:
+            out: what ``forward`` returned.
+            horizon: the label horizon to read, for models with one head per horizon (default: first).
+        """
+        return {self.output: out}
+
+    @classmethod
+    def native_output_dict(cls, out: np.ndarray, horizon: int | None = None) -> dict[str, np.ndarray]:
+        """The native engine's ``predict`` output as the common output dict (the same keys as
+        :meth:`output_dict` gives for the torch twin)."""
+        return {cls.output: out}
+
+    def onnx_outputs(self) -> list[str]:
+        """Names of the ONNX graph's outputs, in order; a dict-returning forward gives its keys."""
+        return [self.output]
 
     def __init__(self, config: Any) -> None:
         super().__init__()

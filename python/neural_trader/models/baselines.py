@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 
 from neural_trader.errors import ConfigError, DataError, ShapeError
+from neural_trader.validation import positive_int
 
 BASELINES: dict[str, type[Baseline]] = {}
 B = TypeVar("B", bound="Baseline")
@@ -159,8 +160,7 @@ class MomentumBaseline(Baseline):
     ) -> None:
         if kind not in ("last", "sum", "change"):
             raise ConfigError(f"kind must be 'last', 'sum' or 'change', got {kind!r}")
-        if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
-            raise ConfigError(f"lookback must be an integer >= 1, got {lookback!r}")
+        lookback = positive_int("lookback", lookback)
         self.column, self.lookback, self.kind, self.zero = column, lookback, kind, float(zero)
 
     def signal(self, windows: np.ndarray) -> np.ndarray:

@@ -6,14 +6,19 @@ Twin of ``nt_core::models::BiLstmClassifier``; parameters ``encoder.lstm.*`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from neural_trader.errors import ConfigError
-from neural_trader.models.base import TwinModel, register
-from neural_trader.models.config_checks import dropout_rate
+from neural_trader.models.base import register
+from neural_trader.models.classifier import DirectionClassifier
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.validation import dropout_rate, flag, integer, positive_int
+
+if TYPE_CHECKING:
+    from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import ModelOptions
 
 
 @dataclass
@@ -30,22 +35,14 @@ class BiLSTMClassifierConfig:
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "num_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if (
-            not isinstance(self.num_classes, int)
-            or isinstance(self.num_classes, bool)
-            or self.num_classes < 2
-        ):
-            raise ConfigError(f"num_classes must be an integer >= 2, got {self.num_classes!r}")
+            setattr(self, name, positive_int(name, getattr(self, name)))
+        self.num_classes = integer("num_classes", self.num_classes, low=2)
         self.dropout = dropout_rate("dropout", self.dropout)
-        if not isinstance(self.bidirectional, bool):
-            raise ConfigError(f"bidirectional must be a bool, got {self.bidirectional!r}")
+        self.bidirectional = flag("bidirectional", self.bidirectional)
 
 
 @register
-class BiLSTMClassifier(TwinModel):
+class BiLSTMClassifier(DirectionClassifier):
     """Classifies a window ``(B, T, input_size)`` into ``num_classes`` logits.
 
     Example:
@@ -57,6 +54,12 @@ class BiLSTMClassifier(TwinModel):
 
     registry_name = "bilstm_classifier"
     config_class = BiLSTMClassifierConfig
+
+    @classmethod
+    def from_options(cls, spec: DataSpec, options: ModelOptions) -> BiLSTMClassifier:
+        """A classifier of ``spec``'s input columns with the options' sizes."""
+        o = options
+        return cls(BiLSTMClassifierConfig(len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout))
 
     def __init__(self, config: BiLSTMClassifierConfig) -> None:
         super().__init__(config)

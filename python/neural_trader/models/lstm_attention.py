@@ -28,18 +28,21 @@ Predictions fed back are not detached: gradients flow through the model's own fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.validation import dropout_rate, flag, integer, positive_int, probability
 
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+if TYPE_CHECKING:
+    from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import ModelOptions
+    from neural_trader.training.tasks import Task
 
 
 @dataclass
@@ -78,19 +81,15 @@ class LSTMAttentionConfig:
             "num_decoder_layers",
             "num_heads",
         ):
-            _positive_int(name, getattr(self, name))
+            setattr(self, name, positive_int(name, getattr(self, name)))
         if self.hidden_size % self.num_heads:
             raise ConfigError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
             )
-        for name in ("bidirectional", "layer_norm"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        ratio = self.teacher_forcing_ratio
-        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
-            raise ConfigError(f"teacher_forcing_ratio must be in [0, 1], got {ratio!r}")
+        self.bidirectional = flag("bidirectional", self.bidirectional)
+        self.layer_norm = flag("layer_norm", self.layer_norm)
+        self.dropout = dropout_rate("dropout", self.dropout)
+        self.teacher_forcing_ratio = probability("teacher_forcing_ratio", self.teacher_forcing_ratio)
         if self.target_indices is None:
             if self.output_size > self.input_size:
                 raise ConfigError(
@@ -106,9 +105,7 @@ class LSTMAttentionConfig:
             raise ConfigError(
                 f"target_indices has {len(idx)} entries, expected output_size = {self.output_size}"
             )
-        for i in idx:
-            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < self.input_size:
-                raise ConfigError(f"target index {i!r} is out of range for input_size {self.input_size}")
+        idx = [integer("target index", i, low=0, high=self.input_size - 1) for i in idx]
         if len(set(idx)) != len(idx):
             raise ConfigError(f"target_indices {idx} has a repeated index")
         self.target_indices = idx
@@ -132,6 +129,36 @@ class LSTMAttention(TwinModel):
 
     registry_name = "lstm_attention"
     config_class = LSTMAttentionConfig
+    task = "forecast"
+    output = "forecast"
+
+    @classmethod
+    def from_options(cls, spec: DataSpec, options: ModelOptions) -> LSTMAttention:
+        """A forecaster of ``spec``'s targets, ``spec.horizon`` steps ahead, from its input columns.
+
+        Dropout is capped at 0.1, the config's default: the options' default (0.2) suits the classifiers.
+        """
+        o = options
+        config = LSTMAttentionConfig(
+            input_size=len(spec.input_columns),
+            output_size=len(spec.targets),
+            horizon=spec.horizon,
+            hidden_size=o.hidden_size,
+            num_encoder_layers=o.num_layers,
+            num_decoder_layers=o.decoder_layers,
+            num_heads=o.num_heads,
+            dropout=min(o.dropout, 0.1),
+            target_indices=spec.target_indices(),
+        )
+        return cls(config)
+
+    @classmethod
+    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+        """MSE over every forecast step of every target (class weights do not apply)."""
+        # Imported here: the training package imports the models, not the other way round.
+        from neural_trader.training.tasks import RegressionTask
+
+        return RegressionTask(label_indices=list(range(y_train.shape[1])))
 
     def __init__(self, config: LSTMAttentionConfig) -> None:
         super().__init__(config)

@@ -27,8 +27,8 @@ from torch import nn
 
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
-from neural_trader.models.config_checks import dropout_rate, flag, int_list, positive_int
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.validation import dropout_rate, flag, int_list, positive_int
 
 
 def masked_mse(reconstruction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -102,6 +102,8 @@ class PretrainedEncoder(TwinModel):
 
     registry_name = "lstm_encoder"
     config_class = PretrainedEncoderConfig
+    task = "pretraining"
+    output = "encoded"
 
     def __init__(self, config: PretrainedEncoderConfig) -> None:
         super().__init__(config)
@@ -156,6 +158,11 @@ class MaskedBiLSTMAutoencoder(TwinModel):
 
     registry_name = "masked_bilstm_autoencoder"
     config_class = MaskedBiLSTMAutoencoderConfig
+    task = "pretraining"
+    not_exportable = (
+        "masked_bilstm_autoencoder takes (windows, mask) and exists only for pre-training; export its "
+        "encoder (the lstm_encoder file written by `neural-trader pretrain`) or a fine-tuned model"
+    )
 
     def __init__(self, config: MaskedBiLSTMAutoencoderConfig) -> None:
         super().__init__(config)

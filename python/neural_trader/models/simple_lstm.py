@@ -17,15 +17,21 @@ Heads: ``head.*`` is ``Linear -> ReLU -> Dropout`` per entry of ``head_hidden``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.attention_readout import attention_readout
-from neural_trader.models.base import TwinModel, register
-from neural_trader.models.config_checks import dropout_rate, int_list, positive_int
+from neural_trader.models.base import register
+from neural_trader.models.classifier import DirectionClassifier
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.validation import dropout_rate, int_list, integer, positive_int
+
+if TYPE_CHECKING:
+    from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import ModelOptions
 
 
 def _mlp_head(width: int, hidden: list[int], num_classes: int, dropout: float) -> nn.Sequential:
@@ -38,10 +44,9 @@ def _mlp_head(width: int, hidden: list[int], num_classes: int, dropout: float) -
 
 
 def _check_common(cfg: object) -> None:
-    for name in ("input_size", "hidden_size", "num_layers", "num_classes"):
-        positive_int(name, getattr(cfg, name))
-    if cfg.num_classes < 2:
-        raise ConfigError(f"num_classes must be >= 2, got {cfg.num_classes}")
+    for name in ("input_size", "hidden_size", "num_layers"):
+        setattr(cfg, name, positive_int(name, getattr(cfg, name)))
+    cfg.num_classes = integer("num_classes", cfg.num_classes, low=2)
     cfg.dropout = dropout_rate("dropout", cfg.dropout)
     cfg.head_hidden = int_list("head_hidden", cfg.head_hidden)
 
@@ -68,7 +73,7 @@ class SimpleLSTMConfig:
 
 
 @register
-class SimpleLSTM(TwinModel):
+class SimpleLSTM(DirectionClassifier):
     """Unidirectional stacked LSTM, final hidden state of the top layer, MLP head.
 
     Causal by construction: the state at the last step has read the window in time order only, which
@@ -83,6 +88,12 @@ class SimpleLSTM(TwinModel):
 
     registry_name = "simple_lstm"
     config_class = SimpleLSTMConfig
+
+    @classmethod
+    def from_options(cls, spec: DataSpec, options: ModelOptions) -> SimpleLSTM:
+        """A classifier of ``spec``'s input columns with the options' sizes."""
+        o = options
+        return cls(SimpleLSTMConfig(len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout))
 
     def __init__(self, config: SimpleLSTMConfig) -> None:
         super().__init__(config)
@@ -114,7 +125,7 @@ class EnhancedSimpleLSTMConfig:
 
     def __post_init__(self) -> None:
         _check_common(self)
-        positive_int("num_heads", self.num_heads)
+        self.num_heads = positive_int("num_heads", self.num_heads)
         if (2 * self.hidden_size) % self.num_heads:
             raise ConfigError(
                 f"2 * hidden_size ({2 * self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
@@ -122,7 +133,7 @@ class EnhancedSimpleLSTMConfig:
 
 
 @register
-class EnhancedSimpleLSTM(TwinModel):
+class EnhancedSimpleLSTM(DirectionClassifier):
     """Stacked BiLSTM, attention readout (final hidden state as query), MLP head over ``[context; final]``.
 
     Example:
@@ -136,6 +147,15 @@ class EnhancedSimpleLSTM(TwinModel):
 
     registry_name = "enhanced_simple_lstm"
     config_class = EnhancedSimpleLSTMConfig
+
+    @classmethod
+    def from_options(cls, spec: DataSpec, options: ModelOptions) -> EnhancedSimpleLSTM:
+        """A classifier of ``spec``'s input columns with the options' sizes and heads."""
+        o = options
+        config = EnhancedSimpleLSTMConfig(
+            len(spec.input_columns), o.hidden_size, o.num_layers, o.num_heads, o.dropout
+        )
+        return cls(config)
 
     def __init__(self, config: EnhancedSimpleLSTMConfig) -> None:
         super().__init__(config)

@@ -20,15 +20,22 @@ can pair outputs and labels by name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import TwinModel, register
-from neural_trader.models.config_checks import dropout_rate, int_list, positive_int
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.validation import dropout_rate, int_list, positive_int
+
+if TYPE_CHECKING:
+    from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import ModelOptions
+    from neural_trader.training.tasks import Task
 
 
 @dataclass
@@ -49,7 +56,7 @@ class TrendAttentionConfig:
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "num_layers", "num_heads"):
-            positive_int(name, getattr(self, name))
+            setattr(self, name, positive_int(name, getattr(self, name)))
         self.horizons = int_list("horizons", self.horizons, allow_empty=False, distinct=True)
         self.head_hidden = int_list("head_hidden", self.head_hidden)
         self.dropout = dropout_rate("dropout", self.dropout)
@@ -92,6 +99,44 @@ class TrendAttention(TwinModel):
 
     registry_name = "trend_attention"
     config_class = TrendAttentionConfig
+    task = "trend"
+
+    @classmethod
+    def from_options(cls, spec: DataSpec, options: ModelOptions) -> TrendAttention:
+        """One head, for the spec's horizon, over ``spec``'s input columns."""
+        o = options
+        config = TrendAttentionConfig(
+            len(spec.input_columns),
+            o.hidden_size,
+            o.num_layers,
+            o.num_heads,
+            [spec.horizon],
+            dropout=o.dropout,
+        )
+        return cls(config)
+
+    @classmethod
+    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+        """:class:`~neural_trader.training.TrendTask` on ``direction_{h}`` and ``trend_{h}``, the direction
+        part weighted by inverse class frequency of the training labels unless ``class_weights`` is False."""
+        # Imported here: the training package imports the models, not the other way round.
+        from neural_trader.training.losses import balanced_class_weights
+        from neural_trader.training.tasks import TrendTask
+
+        weights = {spec.horizon: balanced_class_weights(y_train[:, 0])} if class_weights else None
+        return TrendTask([spec.horizon], spec.label_columns(), class_weights=weights)
+
+    def output_dict(
+        self, out: dict[str, torch.Tensor], horizon: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """``logits`` and ``trend`` of the head of ``horizon`` (default: the first)."""
+        h = self.config.horizons[0] if horizon is None else horizon
+        return {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
+
+    def onnx_outputs(self) -> list[str]:
+        """Every head's ``direction_logits_{h}`` and ``trend_{h}``, then ``attention_weights``."""
+        keys = [f"{kind}_{h}" for h in self.config.horizons for kind in ("direction_logits", "trend")]
+        return [*keys, "attention_weights"]
 
     def __init__(self, config: TrendAttentionConfig) -> None:
         super().__init__(config)

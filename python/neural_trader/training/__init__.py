@@ -1,4 +1,5 @@
-"""PyTorch training front end: trainer, task adapters, losses, metrics, masked pre-training, transfer.
+"""PyTorch training front end: the one trainer, task adapters (masked pre-training among them), losses,
+metrics, transfer of pre-trained encoders.
 
 Example:
     >>> from neural_trader.training import Trainer, TrainerConfig, ClassificationTask
@@ -6,7 +7,9 @@ Example:
     >>> trainer.fit(loaders.train, loaders.val)                                     # doctest: +SKIP
 """
 
-from neural_trader.training.bootstrap import Interval, block_bootstrap
+# The bootstrap lives in evaluation/ now; kept importable from here, where it was first defined.
+from neural_trader.data.candles import relative_candles  # kept importable from here
+from neural_trader.evaluation.bootstrap import Interval, block_bootstrap
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
@@ -18,13 +21,8 @@ from neural_trader.training.losses import (
     weighted_mse,
     window_volatility,
 )
-from neural_trader.training.pretrain import (
-    PretrainConfig,
-    PretrainResult,
-    pretrain_encoder,
-    relative_candles,
-    split_windows,
-)
+from neural_trader.training.masked import MaskedReconstructionTask, MaskedWindows
+from neural_trader.training.pretrain import PretrainConfig, PretrainResult, pretrain_encoder, split_windows
 from neural_trader.training.rng import seed_everything
 from neural_trader.training.schedule import lr_at
 from neural_trader.training.tasks import ClassificationTask, RegressionTask, Task, TrendTask
@@ -36,6 +34,8 @@ __all__ = [
     "EarlyStopping",
     "History",
     "Interval",
+    "MaskedReconstructionTask",
+    "MaskedWindows",
     "MultiHorizonLoss",
     "PretrainConfig",
     "PretrainResult",

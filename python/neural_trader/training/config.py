@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from neural_trader.errors import ConfigError
+from neural_trader.validation import choice, flag, integer, positive_int, real
 
 #: Fields that may differ between an interrupted run and its resumption (they do not change the maths
 #: of the steps already taken). Any other difference is refused, so a resumed run is the run it claims.
@@ -75,40 +75,33 @@ class TrainerConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "plateau_patience", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+            setattr(self, name, positive_int(name, getattr(self, name)))
         for name in ("warmup_steps", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr must be finite and > 0, got {self.lr!r}")
-        if not self.weight_decay >= 0 or not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ConfigError(
-                "need weight_decay >= 0 and 0 <= min_lr_ratio <= 1, "
-                f"got {self.weight_decay}, {self.min_lr_ratio}"
-            )
-        self.betas = tuple(float(b) for b in self.betas)
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            setattr(self, name, integer(name, getattr(self, name), low=0))
+        self.lr = real("lr", self.lr, low=0.0, low_open=True)
+        self.weight_decay = real("weight_decay", self.weight_decay, low=0.0)
+        self.min_lr_ratio = real("min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
+        if isinstance(self.betas, str) or not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
             raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.schedule not in ("cosine", "constant", "plateau"):
-            raise ConfigError(f"schedule must be 'cosine', 'constant' or 'plateau', got {self.schedule!r}")
-        if not 0.0 < self.plateau_factor < 1.0 or not 0.0 < self.unfreeze_lr_factor <= 1.0:
-            raise ConfigError("plateau_factor must be in (0, 1) and unfreeze_lr_factor in (0, 1]")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ConfigError(f"grad_clip must be > 0 or None, got {self.grad_clip!r}")
-        if self.mode not in ("min", "max"):
-            raise ConfigError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if self.monitor != "val_loss" and not self.monitor.startswith(("val_", "train_")):
+        self.betas = tuple(real("betas entry", b, low=0.0, high=1.0, high_open=True) for b in self.betas)
+        choice("schedule", self.schedule, ("cosine", "constant", "plateau"))
+        self.plateau_factor = real(
+            "plateau_factor", self.plateau_factor, low=0.0, high=1.0, low_open=True, high_open=True
+        )
+        self.unfreeze_lr_factor = real(
+            "unfreeze_lr_factor", self.unfreeze_lr_factor, low=0.0, high=1.0, low_open=True
+        )
+        if self.grad_clip is not None:
+            self.grad_clip = real("grad_clip", self.grad_clip, low=0.0, low_open=True)
+        choice("mode", self.mode, ("min", "max"))
+        if not isinstance(self.monitor, str) or not self.monitor.startswith(("val_", "train_")):
             raise ConfigError(f"monitor must name a history key such as 'val_loss', got {self.monitor!r}")
-        if not (math.isfinite(self.dist_timeout_s) and self.dist_timeout_s > 0):
-            raise ConfigError(f"dist_timeout_s must be finite and > 0, got {self.dist_timeout_s!r}")
-        if not self.min_delta >= 0:
-            raise ConfigError(f"min_delta must be >= 0, got {self.min_delta!r}")
-        after = self.unfreeze_after_epochs
-        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
-            raise ConfigError(f"unfreeze_after_epochs must be an integer >= 0 or None, got {after!r}")
+        self.dist_timeout_s = real("dist_timeout_s", self.dist_timeout_s, low=0.0, low_open=True)
+        self.min_delta = real("min_delta", self.min_delta, low=0.0)
+        if self.unfreeze_after_epochs is not None:
+            self.unfreeze_after_epochs = integer("unfreeze_after_epochs", self.unfreeze_after_epochs, low=0)
+        self.autocast = flag("autocast", self.autocast)
+        self.progress = flag("progress", self.progress)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready values."""

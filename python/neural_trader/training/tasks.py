@@ -1,7 +1,10 @@
 """Task adapters: how the trainer turns a model's output and a label batch into a loss and metrics.
 
-The trainer stays the same for every model; a task knows three things about its model and labels:
+The trainer stays the same for every model; a task knows four things about its model and labels:
 
+* ``forward(model, x, y)``: what the model computes on a batch, in training and in evaluation alike
+  (default ``model(x)``; a task may pass the targets, e.g. for teacher forcing, or masks, as
+  :class:`~neural_trader.training.MaskedReconstructionTask` does; ``model.training`` tells the two apart);
 * ``loss(output, x, y)``: the training loss of one batch (``x`` is passed so a task can derive
   volatility-aware sample weights from the inputs, never from the future);
 * ``predictions(output, y)``: numpy arrays of one batch to keep for evaluation;
@@ -15,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from neural_trader.errors import ConfigError
 from neural_trader.training.losses import (
@@ -31,14 +35,33 @@ from neural_trader.training.losses import (
 from neural_trader.training.metrics import classification_metrics, regression_metrics
 
 
-class Task(Protocol):
-    """What :class:`~neural_trader.training.Trainer` needs from a task."""
+class Task:
+    """What :class:`~neural_trader.training.Trainer` needs from a task; subclass it and implement
+    :meth:`loss`, :meth:`predictions` and :meth:`metrics` (and :meth:`forward` when the model needs more
+    than the windows). A class with the three methods and no base works too: its forward is the default.
+    """
 
-    def loss(self, output: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+    def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
+        """The model's output on a batch, in training and evaluation alike; default ``model(x)``."""
+        return model(x)
 
-    def predictions(self, output: Any, y: torch.Tensor) -> dict[str, np.ndarray]: ...
+    def loss(self, output: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The mean loss of one batch."""
+        raise NotImplementedError
 
-    def metrics(self, collected: dict[str, np.ndarray]) -> dict[str, float]: ...
+    def predictions(self, output: Any, y: torch.Tensor) -> dict[str, np.ndarray]:
+        """Arrays of one batch to keep for :meth:`metrics` (concatenated over batches)."""
+        raise NotImplementedError
+
+    def metrics(self, collected: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metric values from every batch's :meth:`predictions`, concatenated."""
+        raise NotImplementedError
+
+
+def task_forward(task: Any, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
+    """``task.forward(model, x, y)``, or ``model(x)`` for a task that defines no ``forward``."""
+    forward = getattr(task, "forward", None)
+    return model(x) if forward is None else forward(model, x, y)
 
 
 def _sample_weight(x: torch.Tensor, feature: int | None, power: float) -> torch.Tensor | None:
@@ -50,7 +73,7 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 
 @dataclass
-class ClassificationTask:
+class ClassificationTask(Task):
     """Logits ``(B, C)`` against class labels in column ``label_index`` of ``y``.
 
     Args:
@@ -89,7 +112,7 @@ class ClassificationTask:
 
 
 @dataclass
-class RegressionTask:
+class RegressionTask(Task):
     """Predictions ``(B,)`` or ``(B, K)`` against columns ``label_indices`` of ``y`` (MSE).
 
     Example:
@@ -120,7 +143,7 @@ class RegressionTask:
 
 
 @dataclass
-class TrendTask:
+class TrendTask(Task):
     """The dict output of :class:`~neural_trader.models.TrendAttention` against ``direction_{h}`` and
     ``trend_{h}`` label columns, with :class:`~neural_trader.training.losses.MultiHorizonLoss`.
 

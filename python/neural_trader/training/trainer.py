@@ -1,6 +1,8 @@
 """The training loop: AdamW, a learning-rate schedule, gradient clipping, early stopping, the best
-checkpoint, resumable state, history. One class, read top to bottom; the task adapter
-(:mod:`neural_trader.training.tasks`) is the only model-specific part.
+checkpoint, resumable state, history. One class, read top to bottom, and the only loop in the package:
+fine-tuning, forecasting and masked pre-training all run here. The task adapter
+(:mod:`neural_trader.training.tasks`) is the only model-specific part: it decides what the model computes
+on a batch (``task.forward``), the loss, and the metrics.
 
 Launched by ``torchrun``, the same code trains on every rank with DistributedDataParallel: the trainer
 joins the process group, wraps the model, cuts every global batch of the training loader across ranks,
@@ -30,11 +32,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from neural_trader.checkpoint import Checkpoint
 from neural_trader.errors import CheckpointError, ConfigError, NeuralTraderError
 from neural_trader.training import distributed
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
+from neural_trader.training.optimizer import build_optimizer
 from neural_trader.training.resume import (
     optimizer_state_from_flat,
     optimizer_state_to_flat,
@@ -43,35 +47,14 @@ from neural_trader.training.resume import (
 )
 from neural_trader.training.rng import capture_rng, loader_generators, restore_rng, seed_everything
 from neural_trader.training.schedule import lr_at
-from neural_trader.training.tasks import Task
+from neural_trader.training.tasks import Task, task_forward
 
-# Kept importable from here, where it was first defined.
+# Kept importable from here, where they were first defined.
 resolve_device = distributed.resolve_device
+__all__ = ["BEST_CHECKPOINT", "RESUME_STATE", "Trainer", "build_optimizer", "resolve_device"]
 
 BEST_CHECKPOINT = "best.safetensors"
 RESUME_STATE = "last.safetensors"
-
-
-def build_optimizer(model: nn.Module, config: TrainerConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (two parameter groups, nanoGPT's rule).
-
-    Biases, norm gains and the mask token are offsets and scales, not interactions: shrinking them
-    towards zero is no useful prior. Frozen parameters are included (AdamW skips parameters without a
-    gradient), so unfreezing them later needs no new optimizer.
-
-    Example:
-        >>> opt = build_optimizer(nn.Linear(3, 2), TrainerConfig(weight_decay=0.1))
-        >>> [g["weight_decay"] for g in opt.param_groups]
-        [0.1, 0.0]
-    """
-    params = list(model.parameters())
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
 
 
 class Trainer:
@@ -83,6 +66,8 @@ class Trainer:
         config: training configuration.
         optimizer: built by :func:`build_optimizer` when not given.
         checkpoint_extra: metadata stored in every best checkpoint (e.g. the scaler's JSON).
+        keep_best: keep a copy of the best epoch's weights in memory, for :meth:`restore_best` without an
+            ``out_dir`` (one copy of the parameters).
 
     Attributes:
         history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``).
@@ -98,6 +83,7 @@ class Trainer:
         *,
         optimizer: torch.optim.Optimizer | None = None,
         checkpoint_extra: dict[str, str] | None = None,
+        keep_best: bool = False,
     ) -> None:
         self.config = config
         self.device = distributed.setup(config.device, config.dist_timeout_s)
@@ -120,6 +106,8 @@ class Trainer:
         self.lr_scale = 1.0
         self.frozen: list[str] = []
         self.out_dir = Path(config.out_dir) if config.out_dir else None
+        self.keep_best = keep_best
+        self.best_state: dict[str, torch.Tensor] | None = None
 
     # ----------------------------------------------------------------------------------------- fit
     def fit(
@@ -161,7 +149,7 @@ class Trainer:
         while self.epoch < cfg.epochs and not self.stopper.should_stop:
             started = time.perf_counter()
             self._maybe_unfreeze()
-            distributed.set_epoch(train_loader, self.epoch)
+            self._begin_epoch(train_loader)
             train_loss = self._train_epoch(batches, total_steps)
             val = self.evaluate(val_loader)
             self.epoch += 1
@@ -176,6 +164,8 @@ class Trainer:
             if self.scheduler is not None:
                 self.scheduler.step(record[cfg.monitor])
             improved = self.stopper.update(record[cfg.monitor], self.epoch)
+            if improved and self.keep_best:
+                self.best_state = {k: v.detach().clone() for k, v in self._unwrapped().state_dict().items()}
             if self.out_dir is not None and main:
                 if improved:
                     self._save_best()
@@ -186,10 +176,19 @@ class Trainer:
         distributed.barrier()  # rank 0's files exist for every rank once fit returns
         return self.history
 
+    def _begin_epoch(self, train_loader: Iterable) -> None:
+        """Tells the loader's sampler and dataset which epoch starts: a ``DistributedSampler`` shuffles by
+        it, an epoch-aware dataset (e.g. :class:`~neural_trader.training.MaskedWindows`) draws by it."""
+        distributed.set_epoch(train_loader, self.epoch)
+        dataset = getattr(train_loader, "dataset", None)
+        if callable(getattr(dataset, "set_epoch", None)):
+            dataset.set_epoch(self.epoch)
+
     def _train_epoch(self, batches: Iterable, total_steps: int) -> float:
         cfg = self.config
         self.model.train()
-        total = torch.zeros((), device=self.device)
+        # float64: the epoch's mean loss is a sum over thousands of batches.
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = 0
         show = cfg.progress and distributed.is_main()
         bar = tqdm(
@@ -203,7 +202,7 @@ class Trainer:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self._set_lr(total_steps)
             with self._autocast():
-                loss = self.task.loss(self.model(x), x, y)
+                loss = self.task.loss(task_forward(self.task, self.model, x, y), x, y)
             self.optimizer.zero_grad(set_to_none=True)
             # weight is 1 in one process; across ranks it turns DDP's mean of rank means into the mean
             # over the global batch (distributed.loss_weight).
@@ -213,7 +212,7 @@ class Trainer:
                 nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             self.optimizer.step()
             self.step += 1
-            total += loss.detach().float() * n
+            total += loss.detach().double() * n
             count += n
             if show and self.step % 20 == 0:
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
@@ -280,7 +279,7 @@ class Trainer:
         for x, y in distributed.shard_for_evaluation(loader):
             x, y = x.to(self.device), y.to(self.device)
             with self._autocast():
-                output = model(x)
+                output = task_forward(self.task, model, x, y)
                 loss = self.task.loss(output, x, y)
             total += float(loss) * len(x)
             count += len(x)
@@ -310,6 +309,26 @@ class Trainer:
         note = {"epoch": self.epoch, "monitor": self.config.monitor, "value": self.stopper.best}
         extra = {**self.checkpoint_extra, "training": json.dumps(note)}
         model.save(self.out_dir / BEST_CHECKPOINT, extra=extra)
+
+    def restore_best(self) -> bool:
+        """Loads the best epoch's weights into the model: the copy kept in memory (``keep_best``), else
+        ``best.safetensors`` in ``out_dir`` (e.g. after resuming a run whose best epoch came before the
+        interruption). Returns whether there were any (none when no epoch improved).
+
+        Raises:
+            CheckpointError: the best checkpoint does not fit the model.
+        """
+        model = self._unwrapped()
+        state = self.best_state
+        if state is None and self.best_checkpoint is not None:
+            state = Checkpoint.read(self.best_checkpoint).tensors
+        if state is None:
+            return False
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(f"the best weights do not fit the model: {e}") from None
+        return True
 
     @property
     def best_checkpoint(self) -> Path | None:

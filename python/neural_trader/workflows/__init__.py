@@ -1,6 +1,7 @@
 """What the ``neural-trader`` commands do, as library functions (the CLI only parses and calls these).
 
-* :mod:`~neural_trader.workflows.inputs`: bars -> rows -> windows, described by a :class:`DataSpec`.
+* :mod:`neural_trader.data`: bars -> rows -> windows, described by a :class:`DataSpec` (re-exported here).
+* :mod:`~neural_trader.workflows.build`: what the commands read from a model's declaration.
 * :mod:`~neural_trader.workflows.splits`: split and walk-forward files.
 * :mod:`~neural_trader.workflows.pretrain`, :mod:`~neural_trader.workflows.train`,
   :mod:`~neural_trader.workflows.evaluate`, :mod:`~neural_trader.workflows.predict`: the commands.
@@ -12,10 +13,7 @@ Example:
     >>> result = train("bilstm_classifier", series, DataSpec(), splits, "runs/g")  # doctest: +SKIP
 """
 
-from neural_trader.workflows.build import SERVED, TRAINABLE, ModelOptions, build_model, task_of
-from neural_trader.workflows.checkpoints import TrainedModel, read_trained
-from neural_trader.workflows.evaluate import DEFAULT_BASELINES, EvaluateOptions, evaluate, fit_baselines
-from neural_trader.workflows.inputs import (
+from neural_trader.data import (
     DataSpec,
     Series,
     Windows,
@@ -24,6 +22,9 @@ from neural_trader.workflows.inputs import (
     make_windows,
     series_from_bars,
 )
+from neural_trader.workflows.build import ModelOptions, build_model, task_of, trainable
+from neural_trader.workflows.checkpoints import TrainedModel, read_trained
+from neural_trader.workflows.evaluate import DEFAULT_BASELINES, EvaluateOptions, evaluate, fit_baselines
 from neural_trader.workflows.predict import predict
 from neural_trader.workflows.pretrain import PretrainOptions, pretrain
 from neural_trader.workflows.splits import choose_splits, read_split_file, walk_forward, walk_forward_json
@@ -31,8 +32,6 @@ from neural_trader.workflows.train import TrainOptions, TrainResult, train
 
 __all__ = [
     "DEFAULT_BASELINES",
-    "SERVED",
-    "TRAINABLE",
     "DataSpec",
     "EvaluateOptions",
     "ModelOptions",
@@ -56,6 +55,7 @@ __all__ = [
     "series_from_bars",
     "task_of",
     "train",
+    "trainable",
     "walk_forward",
     "walk_forward_json",
 ]

@@ -1,4 +1,8 @@
-"""Which registry models the CLI trains, how it builds them, their task adapters and their outputs.
+"""What ``train``, ``evaluate`` and ``predict`` need from a model, read from its declaration.
+
+Nothing here names a model: :data:`~neural_trader.models.MODELS` maps registry names to classes, and each
+class declares its task, how it is built, its task adapter and its outputs (see
+:mod:`neural_trader.models.base`).
 
 Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (direction classes),
 ``trend`` ``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised
@@ -8,74 +12,62 @@ values, ``lstm_attention``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
+from neural_trader.data.spec import TASKS, DataSpec
 from neural_trader.errors import ConfigError
-from neural_trader.models import (
-    BASELINES,
-    MODELS,
-    BiLSTMClassifier,
-    BiLSTMClassifierConfig,
-    EnhancedSimpleLSTM,
-    EnhancedSimpleLSTMConfig,
-    LSTMAttention,
-    LSTMAttentionConfig,
-    SimpleLSTM,
-    SimpleLSTMConfig,
-    TrendAttention,
-    TrendAttentionConfig,
-    TwinModel,
-)
-from neural_trader.training import ClassificationTask, RegressionTask, TrendTask, balanced_class_weights
-from neural_trader.workflows.inputs import DataSpec
+from neural_trader.models import BASELINES, MODELS, PRETRAINING, ModelOptions, TwinModel
+from neural_trader.training.tasks import Task
 
-#: Models ``train`` fits, and the task each one learns.
-TRAINABLE: dict[str, str] = {
-    "bilstm_classifier": "direction",
-    "simple_lstm": "direction",
-    "enhanced_simple_lstm": "direction",
-    "trend_attention": "trend",
-    "lstm_attention": "forecast",
-}
-#: Models the Rust engine serves (``predict --native``, parity checks).
-SERVED: tuple[str, ...] = ("bilstm_classifier", "lstm_attention")
-_PRETRAINING = ("masked_bilstm_autoencoder", "lstm_encoder")
+__all__ = [
+    "ModelOptions",
+    "build_model",
+    "make_task",
+    "model_class",
+    "native_outputs",
+    "registry_rows",
+    "task_of",
+    "torch_outputs",
+    "trainable",
+]
 
 
-@dataclass
-class ModelOptions:
-    """Sizes of the model ``train`` builds; each model takes the fields it has."""
-
-    hidden_size: int = 64
-    num_layers: int = 2
-    # Attention heads (enhanced_simple_lstm, trend_attention, lstm_attention).
-    num_heads: int = 4
-    dropout: float = 0.2
-    # lstm_attention only.
-    decoder_layers: int = 1
+def trainable() -> dict[str, str]:
+    """``{registry name: task}`` of the models ``train`` fits, from their declarations."""
+    return {name: cls.task for name, cls in MODELS.items() if cls.task in TASKS}
 
 
-def task_of(name: str) -> str:
-    """The task that model ``name`` learns.
+def model_class(name: str) -> type[TwinModel]:
+    """The class of a model ``train`` fits.
 
     Raises:
         ConfigError: a baseline, a pre-training model or an unknown name, each with what to do instead.
     """
-    if name in TRAINABLE:
-        return TRAINABLE[name]
+    cls = MODELS.get(name)
+    if cls is not None and cls.task in TASKS:
+        return cls
     if name in BASELINES:
         raise ConfigError(
             f"{name!r} is a baseline, not a trainable model: `neural-trader evaluate` fits every baseline "
             "on the training windows of each split"
         )
-    if name in _PRETRAINING:
+    if cls is not None and cls.task == PRETRAINING:
         raise ConfigError(f"{name!r} is the pre-training model: use `neural-trader pretrain`")
     raise ConfigError(
-        f"unknown model {name!r}; trainable models: {', '.join(TRAINABLE)} (see `neural-trader models`)"
+        f"unknown model {name!r}; trainable models: {', '.join(trainable())} (see `neural-trader models`)"
     )
+
+
+def task_of(name: str) -> str:
+    """The task that model ``name`` learns (``direction``, ``trend`` or ``forecast``).
+
+    Raises:
+        ConfigError: see :func:`model_class`.
+    """
+    return model_class(name).task
 
 
 def build_model(name: str, spec: DataSpec, options: ModelOptions) -> TwinModel:
@@ -84,57 +76,29 @@ def build_model(name: str, spec: DataSpec, options: ModelOptions) -> TwinModel:
     Raises:
         ConfigError: an untrainable model, a model whose task differs from the spec's, bad sizes.
     """
-    task = task_of(name)
-    if task != spec.task:
-        raise ConfigError(f"{name} learns the {task} task, but the data spec is for {spec.task}")
-    o, f = options, len(spec.input_columns)
-    if name == "bilstm_classifier":
-        return BiLSTMClassifier(BiLSTMClassifierConfig(f, o.hidden_size, o.num_layers, o.dropout))
-    if name == "simple_lstm":
-        return SimpleLSTM(SimpleLSTMConfig(f, o.hidden_size, o.num_layers, o.dropout))
-    if name == "enhanced_simple_lstm":
-        return EnhancedSimpleLSTM(
-            EnhancedSimpleLSTMConfig(f, o.hidden_size, o.num_layers, o.num_heads, o.dropout)
-        )
-    if name == "trend_attention":
-        return TrendAttention(
-            TrendAttentionConfig(
-                f, o.hidden_size, o.num_layers, o.num_heads, horizons=[spec.horizon], dropout=o.dropout
-            )
-        )
-    return LSTMAttention(
-        LSTMAttentionConfig(
-            input_size=f,
-            output_size=len(spec.targets),
-            horizon=spec.horizon,
-            hidden_size=o.hidden_size,
-            num_encoder_layers=o.num_layers,
-            num_decoder_layers=o.decoder_layers,
-            num_heads=o.num_heads,
-            dropout=min(o.dropout, 0.1),
-            target_indices=spec.target_indices(),
-        )
-    )
+    cls = model_class(name)
+    if cls.task != spec.task:
+        raise ConfigError(f"{name} learns the {cls.task} task, but the data spec is for {spec.task}")
+    return cls.from_options(spec, options)
 
 
-def make_task(name: str, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> object:
-    """The task adapter of model ``name``: class-weighted cross-entropy for direction (weights from the
-    training labels, so "always up" is not the cheapest answer), MultiHorizonLoss for trend, MSE over
-    every forecast step for forecast."""
-    task = task_of(name)
-    if task == "direction":
-        weight = balanced_class_weights(y_train[:, 0]) if class_weights else None
-        return ClassificationTask(label_index=0, class_weight=weight)
-    if task == "trend":
-        weights = {spec.horizon: balanced_class_weights(y_train[:, 0])} if class_weights else None
-        return TrendTask([spec.horizon], spec.label_columns(), class_weights=weights)
-    return RegressionTask(label_indices=list(range(y_train.shape[1])))
+def make_task(name: str, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+    """The task adapter of model ``name``, as the model declares it (e.g. class-weighted cross-entropy
+    for direction, with weights from the training labels)."""
+    return model_class(name).make_task(spec, y_train, class_weights=class_weights)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _with_proba(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Logits become class probabilities ``proba`` (float64 softmax), the same for both twins."""
+    if "logits" in parts:
+        parts["proba"] = _softmax(parts.pop("logits").astype(np.float64))
+    return parts
 
 
 @torch.no_grad()
@@ -146,28 +110,16 @@ def torch_outputs(
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(x), batch_size):
         xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])).to(device)
-        out = model(xb)
-        if isinstance(model, TrendAttention):
-            h = spec.horizon
-            parts = {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
-        elif isinstance(model, LSTMAttention):
-            parts = {"forecast": out}
-        else:
-            parts = {"logits": out}
-        for k, v in parts.items():
+        for k, v in model.output_dict(model(xb), horizon=spec.horizon).items():
             chunks.setdefault(k, []).append(v.float().cpu().numpy())
-    result = {k: np.concatenate(v) for k, v in chunks.items()}
-    if "logits" in result:
-        result["proba"] = _softmax(result.pop("logits").astype(np.float64))
-    return result
+    return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
 
 
-def native_outputs(engine: object, x: np.ndarray) -> dict[str, np.ndarray]:
-    """The outputs of a :class:`~neural_trader.native.NativeModel` on windows ``x``."""
-    out = engine.predict(x)
-    if engine.model == "lstm_attention":
-        return {"forecast": out}
-    return {"proba": _softmax(out.astype(np.float64))}
+def native_outputs(engine: Any, x: np.ndarray, spec: DataSpec | None = None) -> dict[str, np.ndarray]:
+    """The outputs of a :class:`~neural_trader.native.NativeModel` on windows ``x``, mapped by the
+    declaration of the model the engine serves."""
+    horizon = spec.horizon if spec is not None else None
+    return _with_proba(MODELS[engine.model].native_output_dict(engine.predict(x), horizon=horizon))
 
 
 def _first_line(doc: str | None) -> str:
@@ -180,11 +132,8 @@ def registry_rows() -> list[tuple[str, str, str]]:
     """``(name, kind, description)`` of every model and baseline, for ``neural-trader models``."""
     rows = []
     for name, cls in sorted(MODELS.items()):
-        if name in TRAINABLE:
-            kind = f"trainable ({TRAINABLE[name]})"
-        else:
-            kind = "pre-training"
-        if name in SERVED:
+        kind = f"trainable ({cls.task})" if cls.task in TASKS else "pre-training"
+        if cls.served():
             kind += ", served natively"
         rows.append((name, kind, _first_line(cls.__doc__)))
     for name, cls in sorted(BASELINES.items()):

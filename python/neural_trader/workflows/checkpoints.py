@@ -11,10 +11,9 @@ import pandas as pd
 
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint
-from neural_trader.data import Scaler, Split
+from neural_trader.data import DataSpec, Scaler, Series, Split
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import TwinModel
-from neural_trader.workflows.inputs import DataSpec, Series
 
 
 @dataclass

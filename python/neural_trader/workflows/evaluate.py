@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from neural_trader.data import Scaler
+from neural_trader.data import DataSpec, Scaler, Series, Windows, make_windows
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation import (
     Bootstrap,
@@ -30,7 +30,6 @@ from neural_trader.evaluation import (
 from neural_trader.models.baselines import BASELINES, Baseline, MomentumBaseline, RandomForestBaseline
 from neural_trader.workflows.build import torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
-from neural_trader.workflows.inputs import DataSpec, Series, Windows, make_windows
 
 DEFAULT_BASELINES: tuple[str, ...] = ("majority", "momentum", "logreg")
 

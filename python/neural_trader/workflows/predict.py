@@ -11,10 +11,11 @@ from __future__ import annotations
 import pandas as pd
 
 from neural_trader import native
+from neural_trader.data import Series, make_windows
 from neural_trader.errors import ConfigError
-from neural_trader.workflows.build import SERVED, native_outputs, torch_outputs
+from neural_trader.models import MODELS, served_models
+from neural_trader.workflows.build import native_outputs, torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
-from neural_trader.workflows.inputs import Series, make_windows
 
 
 def predict(
@@ -35,9 +36,9 @@ def predict(
     spec = trained.spec
     engine = None
     if use_native:
-        if trained.name not in SERVED:
+        if not MODELS[trained.name].served():
             raise ConfigError(
-                f"{trained.name} is not served by the native engine (served: {', '.join(SERVED)}); "
+                f"{trained.name} is not served by the native engine (served: {', '.join(served_models())}); "
                 "leave out --native to predict with PyTorch"
             )
         engine = native.load(trained.path)
@@ -45,7 +46,7 @@ def predict(
     for s in series:
         w = make_windows(s, spec, trained.scaler, labelled=False)
         out = (
-            native_outputs(engine, w.x)
+            native_outputs(engine, w.x, spec)
             if engine is not None
             else torch_outputs(trained.model, w.x, spec, device=device)
         )

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from neural_trader.data import DataSpec, Series, fit_scaler, make_windows, relative_candles
 from neural_trader.errors import ConfigError
 from neural_trader.models import MaskedBiLSTMAutoencoderConfig
 from neural_trader.training import (
     PretrainConfig,
     PretrainResult,
+    TrainerConfig,
     pretrain_encoder,
-    relative_candles,
     split_windows,
 )
-from neural_trader.workflows.inputs import DataSpec, Series, fit_scaler, make_windows
 
 
 @dataclass
@@ -94,14 +94,16 @@ def pretrain(
         mask_strategy=o.mask_strategy,
         patch_size=o.patch_size,
         num_augmentations=o.num_augmentations if o.augment else 0,
-        epochs=o.epochs,
         batch_size=o.batch_size,
-        lr=o.lr,
-        patience=o.patience,
         val_fraction=o.val_fraction,
-        seed=o.seed,
-        progress=o.progress,
-        device=o.device,
+        trainer=TrainerConfig(
+            epochs=o.epochs,
+            lr=o.lr,
+            patience=o.patience,
+            seed=o.seed,
+            progress=o.progress,
+            device=o.device,
+        ),
     )
     # The dates of the rows seen, so `train` can refuse an encoder that saw its validation or test bars.
     periods = {

@@ -16,9 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from neural_trader.data import Split, chronological_split, walk_forward_splits
+from neural_trader.data import Series, Split, chronological_split, walk_forward_splits
 from neural_trader.errors import ConfigError
-from neural_trader.workflows.inputs import Series
 
 WALK_FORWARD_FORMAT = "neural_trader.walk_forward"
 

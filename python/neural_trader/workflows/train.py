@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint
-from neural_trader.data import Split
+from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler, make_windows
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.training import (
     Trainer,
@@ -33,7 +33,6 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
-from neural_trader.workflows.inputs import DataSpec, Series, Windows, fit_scaler, make_windows
 
 PARTS = ("train", "val", "test")
 

@@ -1,0 +1,203 @@
+"""What every command shares: the parser class, the bounded-number argument type, the common option
+groups, and the small helpers that turn parsed options into library calls.
+
+Options are named after the config fields they set (``--hidden-size`` sets ``hidden_size``); where a
+shorter or older spelling is kept (``--hidden-dim``), it is an alias of the same option, and ``--help``
+names the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from neural_trader.errors import ConfigError
+from neural_trader.validation import integer, integer_range, real, real_range
+
+PROG = "neural-trader"
+
+
+class UsageError(Exception):
+    """A bad command line that argparse itself cannot see (e.g. CUDA asked for but absent)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, naming the command's --help."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        self.exit(2, f"{PROG}: error: {message}{hint}\n")
+
+
+def number(
+    kind: type = int,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Callable[[str], Any]:
+    """An argparse ``type`` for a bounded number, checked by :mod:`neural_trader.validation`.
+
+    Args:
+        kind: ``int`` or ``float`` (floats must also be finite).
+        low, high: the bounds, each optional; closed unless ``low_open`` / ``high_open``.
+
+    Example:
+        >>> number(int, low=1)("3")
+        3
+        >>> number(float, low=0.0, high=1.0, low_open=True, high_open=True)("0.15")
+        0.15
+        >>> number(int, low=1)("0")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: expected an integer >= 1, got 0
+    """
+    if kind is int:
+        words = integer_range(None if low is None else int(low), None if high is None else int(high))
+        what = f"an integer {words}".rstrip()
+    else:
+        words = real_range(low, high, low_open=low_open, high_open=high_open)
+        what = f"a finite number {words}".rstrip()
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        try:
+            if kind is int:
+                return integer("value", value, low=low, high=high)  # type: ignore[arg-type]
+            return real("value", value, low=low, high=high, low_open=low_open, high_open=high_open)
+        except ConfigError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}") from None
+
+    parse.__name__ = what  # argparse names the type by it in its own messages
+    return parse
+
+
+# The bounds the commands use most, named once.
+positive_int = number(int, low=1)
+non_negative_int = number(int, low=0)
+positive_float = number(float, low=0.0, low_open=True)
+non_negative_float = number(float, low=0.0)
+fraction = number(float, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+# ------------------------------------------------------------------------------------ option groups
+def run_options(p: argparse.ArgumentParser, device_default: str = "auto") -> None:
+    """``--seed``, ``--device``, ``--threads``, ``--no-progress``."""
+    g = p.add_argument_group("run")
+    g.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    g.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default=device_default,
+        help=f"where PyTorch runs; auto picks CUDA when available (default: {device_default})",
+    )
+    g.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="PyTorch CPU threads (default: 1; small LSTMs run fastest on one, raise it for large models)",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def nan_option(p: argparse.ArgumentParser) -> None:
+    """``--nan-policy`` of the bars."""
+    p.add_argument(
+        "--nan-policy",
+        choices=("raise", "drop", "ffill"),
+        default="raise",
+        help="missing values in the bars: raise (name the first), drop the rows, or ffill (repair from "
+        "the previous bar only) (default: raise)",
+    )
+
+
+def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
+    """``--window``, ``--horizon`` (and ``--inputs``): the :class:`~neural_trader.data.DataSpec` fields."""
+    g = p.add_argument_group("windows")
+    g.add_argument("--window", type=positive_int, default=32, help="bars per window (default: 32)")
+    g.add_argument(
+        "--horizon",
+        type=positive_int,
+        default=5,
+        help="label horizon in bars, or forecast steps for lstm_attention (default: 5)",
+    )
+    if inputs:
+        g.add_argument(
+            "--inputs",
+            choices=("features", "candles"),
+            default="features",
+            help="features: 28 causal features, standardised on training rows; candles: scale-free "
+            "relative OHLCV (needed by --augment) (default: features)",
+        )
+
+
+def split_options(p: argparse.ArgumentParser) -> None:
+    """``--split`` and ``--fold``."""
+    g = p.add_argument_group("split")
+    g.add_argument(
+        "--split", metavar="SPLIT.json", help="a split or walk-forward file (`neural-trader splits`)"
+    )
+    g.add_argument("--fold", type=positive_int, help="fold of a walk-forward --split, from 1 (default: last)")
+
+
+def size_options(g: argparse._ArgumentGroup, *, heads: bool = False) -> None:
+    """``--hidden-size`` (alias ``--hidden-dim``), ``--num-layers`` (and ``--num-heads``)."""
+    g.add_argument(
+        "--hidden-size",
+        "--hidden-dim",
+        dest="hidden_size",
+        type=positive_int,
+        default=64,
+        help="LSTM units per direction, the model config's hidden_size (default: 64)",
+    )
+    g.add_argument("--num-layers", type=positive_int, default=2, help="stacked LSTM layers (default: 2)")
+    if heads:
+        g.add_argument("--num-heads", type=positive_int, default=4, help="attention heads (default: 4)")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def setup(args: argparse.Namespace) -> str:
+    """Applies --threads and resolves --device; returns the device name.
+
+    Raises:
+        UsageError: ``--device cuda`` without a CUDA device.
+    """
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: this PyTorch sees no CUDA device (use --device cpu or auto)")
+    if args.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return args.device
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Whether to show progress bars."""
+    return not args.no_progress
+
+
+def line(key: str, value: object) -> None:
+    """One ``key   value`` line of a command's summary."""
+    print(f"{key:<20} {value}")
+
+
+def load_bars(path: str, horizon: int, args: argparse.Namespace) -> list[Any]:
+    """The series of a bars file or folder, with the command's ``--nan-policy``."""
+    from neural_trader.data import load_series
+
+    return load_series(path, horizon, nan_policy=args.nan_policy)
+
+
+def interval(d: dict[str, Any], fmt: str = "{:.3f}") -> str:
+    """``estimate [low, high]`` of a report interval, or the estimate alone, or ``n/a``."""
+    if d.get("estimate") is None:
+        return "n/a"
+    if d.get("low") is None:
+        return fmt.format(d["estimate"])
+    return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"

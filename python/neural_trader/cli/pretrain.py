@@ -1,0 +1,119 @@
+"""``neural-trader pretrain``: masked pre-training of a BiLSTM encoder on unlabelled training windows
+(:func:`neural_trader.workflows.pretrain`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from neural_trader.cli.options import (
+    fraction,
+    line,
+    load_bars,
+    nan_option,
+    positive_float,
+    positive_int,
+    progress,
+    run_options,
+    setup,
+    size_options,
+    split_options,
+    window_options,
+)
+
+
+def add(sub: Any) -> None:
+    """Adds the command to the sub-parsers."""
+    p = sub.add_parser(
+        "pretrain",
+        help="masked pre-training of a BiLSTM encoder on unlabelled training windows",
+        description="Pre-trains a masked BiLSTM autoencoder on the windows of the training rows only "
+        "(the first --train-fraction of each symbol, or the training part of --split) and writes its "
+        "encoder, which `train --pretrained-encoder` loads.",
+    )
+    p.add_argument("--input", required=True, metavar="PATH", help="CSV/Parquet file or folder of bars")
+    nan_option(p)
+    p.add_argument("--output", required=True, metavar="ENCODER.safetensors", help="encoder file to write")
+    p.add_argument("--epochs", type=positive_int, default=20, help="maximum epochs (default: 20)")
+    p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience (default: 5)")
+    p.add_argument("--mask-ratio", type=fraction, default=0.15, help="share of steps masked (default: 0.15)")
+    p.add_argument(
+        "--mask-strategy",
+        choices=("random", "block", "patch"),
+        default="random",
+        help="random steps, contiguous blocks, or whole patches (default: random)",
+    )
+    p.add_argument(
+        "--patch-size", type=positive_int, default=5, help="patch / mean block length (default: 5)"
+    )
+    size_options(p)
+    p.add_argument("--batch-size", type=positive_int, default=64, help="windows per batch (default: 64)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    p.add_argument(
+        "--augment", action="store_true", help="augment training windows (time warp, jitter, volatility)"
+    )
+    p.add_argument(
+        "--num-augmentations", type=positive_int, default=2, help="augmented copies per window (default: 2)"
+    )
+    p.add_argument(
+        "--train-fraction",
+        type=fraction,
+        default=0.7,
+        help="share of each symbol's rows treated as training rows when no --split (default: 0.7)",
+    )
+    window_options(p)
+    split_options(p)
+    run_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Pre-trains and prints what was seen and learned."""
+    from neural_trader.workflows import DataSpec, PretrainOptions, choose_splits, pretrain
+
+    device = setup(args)
+    spec = DataSpec(inputs=args.inputs, window=args.window, horizon=args.horizon)
+    series = load_bars(args.input, args.horizon, args)
+    rest = (1.0 - args.train_fraction) / 2
+    splits, where = choose_splits(
+        series,
+        horizon=args.horizon,
+        split_file=args.split,
+        fold=args.fold,
+        fractions=(args.train_fraction, rest, rest),
+    )
+    options = PretrainOptions(
+        epochs=args.epochs,
+        patience=args.patience,
+        mask_ratio=args.mask_ratio,
+        mask_strategy=args.mask_strategy,
+        patch_size=args.patch_size,
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        augment=args.augment,
+        num_augmentations=args.num_augmentations,
+        seed=args.seed,
+        device=device,
+        progress=progress(args),
+    )
+    rows = {sym: split.train for sym, split in splits.items()}
+    result, windows = pretrain(series, spec, rows, args.output, options, source=args.input)
+    recon = result.history.column("val_reconstruction")
+    line(
+        "encoder",
+        f"{args.output} (lstm_encoder: hidden {args.hidden_size}, {args.num_layers} layer(s), "
+        f"{spec.inputs} inputs)",
+    )
+    line(
+        "rows",
+        f"training rows only: {where}; {', '.join(f'{s} rows [{a}, {b})' for s, (a, b) in rows.items())}",
+    )
+    aug = f", x{1 + args.num_augmentations} with augmentation" if args.augment else ""
+    line("windows", f"train {windows['train']}{aug}, validation {windows['val']}")
+    line("epochs", f"{len(result.history.records)} (best {result.best_epoch})")
+    line("masked MSE", f"{recon[0]:.4f} (epoch 1) -> {recon[result.best_epoch - 1]:.4f} (best), validation")
+    line("history", f"{Path(args.output).with_suffix('')}.history.png")
+    return 0

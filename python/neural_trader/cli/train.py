@@ -1,0 +1,162 @@
+"""``neural-trader train``: fit a registry model on bars, optionally from a pre-trained encoder
+(:func:`neural_trader.workflows.train`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from neural_trader.cli.options import (
+    UsageError,
+    line,
+    load_bars,
+    nan_option,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    progress,
+    run_options,
+    setup,
+    size_options,
+    split_options,
+    window_options,
+)
+
+
+def add(sub: Any) -> None:
+    """Adds the command to the sub-parsers."""
+    p = sub.add_parser(
+        "train",
+        help="train a model on bars (optionally from a pre-trained encoder)",
+        description="Trains a registry model with early stopping on validation loss and keeps the best "
+        "epoch (best.safetensors, with the data spec, scaler and split in its metadata).",
+    )
+    p.add_argument("--model", required=True, help="registry name (see `neural-trader models`)")
+    p.add_argument("--data", required=True, metavar="PATH", help="CSV/Parquet file or folder of bars")
+    nan_option(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<model>)")
+    p.add_argument(
+        "--targets",
+        "--target",
+        dest="targets",
+        nargs="+",
+        default=["volatility_20"],
+        metavar="FEATURE",
+        help="lstm_attention: feature columns to forecast, the data spec's targets (default: volatility_20)",
+    )
+    g = p.add_argument_group("model and optimisation")
+    size_options(g, heads=True)
+    g.add_argument("--dropout", type=non_negative_float, default=0.2, help="dropout (default: 0.2)")
+    g.add_argument("--epochs", type=positive_int, default=20, help="maximum epochs (default: 20)")
+    g.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience (default: 5)")
+    g.add_argument("--batch-size", type=positive_int, default=64, help="windows per batch (default: 64)")
+    g.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    g.add_argument(
+        "--no-class-weights",
+        action="store_true",
+        help="unweighted loss (class_weights off; default: inverse class frequency)",
+    )
+    e = p.add_argument_group("pre-trained encoder")
+    e.add_argument("--pretrained-encoder", metavar="PATH", help="encoder file from `neural-trader pretrain`")
+    e.add_argument(
+        "--freeze-encoder",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="freeze the loaded encoder tensors (default: frozen)",
+    )
+    e.add_argument(
+        "--unfreeze-after",
+        type=non_negative_int,
+        help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
+        "(default: frozen to the end)",
+    )
+    e.add_argument(
+        "--log-pretrained-stats",
+        action="store_true",
+        help="print the transfer report and, per loaded tensor, its norm and how far fine-tuning moved it",
+    )
+    window_options(p)
+    split_options(p)
+    run_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trains, then prints the windows, epochs, test scores and the checkpoint."""
+    from neural_trader.workflows import DataSpec, ModelOptions, TrainOptions, choose_splits, task_of, train
+
+    device = setup(args)
+    task = task_of(args.model)
+    spec = DataSpec(
+        task=task,
+        inputs=args.inputs,
+        window=args.window,
+        horizon=args.horizon,
+        targets=args.targets if task == "forecast" else [],
+    )
+    if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
+        raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
+    series = load_bars(args.data, args.horizon, args)
+    splits, where = choose_splits(series, horizon=args.horizon, split_file=args.split, fold=args.fold)
+    out = args.out or os.path.join("runs", args.model)
+    result = train(
+        args.model,
+        series,
+        spec,
+        splits,
+        out,
+        model_options=ModelOptions(
+            hidden_size=args.hidden_size,
+            num_layers=args.num_layers,
+            num_heads=args.num_heads,
+            dropout=args.dropout,
+        ),
+        options=TrainOptions(
+            epochs=args.epochs,
+            patience=args.patience,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            class_weights=not args.no_class_weights,
+            pretrained_encoder=args.pretrained_encoder,
+            freeze_encoder=args.freeze_encoder,
+            unfreeze_after=args.unfreeze_after,
+            seed=args.seed,
+            device=device,
+            progress=progress(args),
+        ),
+        source=args.data,
+    )
+    line("model", f"{args.model} ({task} task, {spec.inputs} inputs, windows of {spec.window} bars)")
+    line("data", f"{', '.join(s.symbol for s in series)}: {where}")
+    line("windows", ", ".join(f"{k} {v}" for k, v in result.windows.items()))
+    line("epochs", f"{result.epochs} (best {result.best_epoch}, validation loss {result.best_val_loss:.4f})")
+    if result.transfer is not None:
+        line("encoder", result.transfer.summary().splitlines()[0])
+    metrics = result.test_metrics
+    shown = [k for k in ("balanced_accuracy", "mcc", "roc_auc", "accuracy", "mae", "rmse") if k in metrics]
+    shown = shown or sorted(metrics)
+    line("test", ", ".join(f"{k} {metrics[k]:.4g}" for k in shown) + f" (loss {metrics['loss']:.4g})")
+    if task != "forecast":
+        print(
+            f"{'':<20} (a constant prediction scores balanced accuracy 0.5 and MCC 0; run `evaluate` "
+            "for baselines and intervals)"
+        )
+    line("checkpoint", result.checkpoint)
+    if args.log_pretrained_stats and result.pretrained_stats is not None:
+        _print_pretrained_stats(result)
+    return 0
+
+
+def _print_pretrained_stats(result: Any) -> None:
+    print()
+    print(result.transfer.summary())
+    print(f"{'tensor':<34} {'shape':<12} {'norm':>9} {'mean':>9} {'std':>9} {'frozen':>7} {'moved':>9}")
+    for r in result.pretrained_stats:
+        shape = "x".join(str(d) for d in r["shape"])
+        print(
+            f"{r['name']:<34} {shape:<12} {r['norm']:9.4f} {r['mean']:9.4f} {r['std']:9.4f} "
+            f"{'yes' if r['frozen_at_start'] else 'no':>7} {r['relative_change']:9.2%}"
+        )
+    print("(moved: |w_best - w_pretrained| / |w_pretrained| after fine-tuning)")

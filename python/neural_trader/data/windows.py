@@ -1,0 +1,159 @@
+"""From a :class:`~neural_trader.data.Series` and a :class:`~neural_trader.data.DataSpec` to model inputs:
+label matrices, the windows of one part of a split, and the scaler of the training rows.
+
+These are the functions the library loaders (:func:`~neural_trader.data.make_loaders`,
+:func:`~neural_trader.data.make_multi_symbol_loaders`) and the ``neural-trader`` workflows share:
+:func:`part_dataset` cuts every part of every road into :class:`~neural_trader.data.WindowDataset`
+windows, and :func:`fit_scaler` fits the one scaler on training rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from neural_trader.data.candles import relative_candles
+from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.features import FEATURE_NAMES
+from neural_trader.data.scaling import Scaler, fit_training_scaler
+from neural_trader.data.series import Series
+from neural_trader.data.spec import DataSpec
+from neural_trader.errors import ConfigError, DataError
+
+
+def select_labels(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """``(n_rows, len(names))`` float32 label columns ``names`` of a label frame; NaN where unknown.
+
+    Raises:
+        ConfigError: no name, or a name that is not a label column (naming it and the available ones).
+    """
+    unknown = [name for name in names if name not in labels.columns]
+    if unknown or not names:
+        raise ConfigError(
+            f"unknown label column {unknown[0] if unknown else None!r}; "
+            f"available: {', '.join(labels.columns)}"
+        )
+    return labels[list(names)].to_numpy(dtype=np.float32)
+
+
+def label_matrix(series: Series, spec: DataSpec, scaler: Scaler | None) -> np.ndarray:
+    """``(n_rows, L)`` float32 labels of ``spec`` aligned with window ends; NaN where unknown.
+
+    Raises:
+        ConfigError: a forecast spec without the scaler its standardised targets need.
+    """
+    if spec.task != "forecast":
+        return select_labels(series.labels, spec.label_columns())
+    if scaler is None:
+        raise ConfigError("forecast labels are standardised targets: a scaler is needed")
+    idx = spec.target_indices()
+    mean, std = scaler.arrays()
+    z = (series.features.to_numpy()[:, idx] - mean[idx]) / std[idx]
+    n, h = len(z), spec.horizon
+    out = np.full((n, h, len(idx)), np.nan)
+    for k in range(1, h + 1):
+        out[: n - k, k - 1] = z[k:]
+    return out.reshape(n, -1).astype(np.float32)
+
+
+def part_dataset(
+    series: np.ndarray,
+    targets: np.ndarray | None,
+    rows: tuple[int, int],
+    what: str,
+    *,
+    window: int,
+    stride: int = 1,
+    scaler: Scaler | None,
+    lazy: bool = False,
+) -> WindowDataset:
+    """The windows of one part (``rows`` = ``(start, stop)``); a data error is prefixed with ``what``.
+
+    Raises:
+        DataError: the part holds fewer rows than one window, NaN/Inf, or no labelled window.
+    """
+    start, stop = rows
+    try:
+        return WindowDataset(
+            series, targets, window=window, stride=stride, start=start, stop=stop, scaler=scaler, lazy=lazy
+        )
+    except DataError as exc:
+        raise DataError(f"{what}: {exc}") from exc
+
+
+@dataclass
+class Windows:
+    """Windows of one part of one symbol.
+
+    Attributes:
+        x: ``(N, window, F)`` float32 model inputs.
+        y: ``(N, L)`` float32 labels, or None (unlabelled).
+        end_rows: ``(N,)`` row of each window's last bar.
+        dates: ``(N,)`` datetime64 of those bars.
+        symbol: the series.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    end_rows: np.ndarray
+    dates: np.ndarray
+    symbol: str
+
+
+def make_windows(
+    series: Series,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    rows: tuple[int, int] | None = None,
+    *,
+    labelled: bool = True,
+    raw_candles: bool = False,
+) -> Windows:
+    """Windows lying inside ``rows`` (default: all rows); with ``labelled``, only those with a label.
+
+    With ``raw_candles`` (candle inputs only), ``x`` holds the raw OHLCV rows instead of relative
+    candles: the form augmentation needs (apply :func:`relative_candles` afterwards).
+
+    Raises:
+        DataError: the rows hold fewer bars than one window, or no window has a label.
+
+    Example:
+        >>> w = make_windows(series, DataSpec(window=32), scaler, split.test)   # doctest: +SKIP
+        >>> w.x.shape                                                           # doctest: +SKIP
+        (180, 32, 28)
+    """
+    labels = label_matrix(series, spec, scaler) if labelled else None
+    if spec.inputs == "features":
+        if scaler is None:
+            raise ConfigError("feature inputs need the scaler fit on the training rows")
+        values, row_scaler = series.features.to_numpy(dtype=np.float64), scaler
+    else:
+        values, row_scaler = series.bars.to_numpy(dtype=np.float64), None
+    ds = part_dataset(
+        values,
+        labels,
+        rows if rows is not None else (0, series.n_rows),
+        series.symbol,
+        window=spec.window,
+        scaler=row_scaler,
+    )
+    x = ds.windows if spec.inputs == "features" or raw_candles else relative_candles(ds.windows)
+    dates = series.index[ds.window_end_rows].to_numpy()
+    return Windows(
+        np.ascontiguousarray(x, dtype=np.float32), ds.labels, ds.window_end_rows, dates, series.symbol
+    )
+
+
+def fit_scaler(series: list[Series], train_rows: dict[str, tuple[int, int]], spec: DataSpec) -> Scaler | None:
+    """Scaler of the features on the training rows of every symbol; None for candle inputs.
+
+    One symbol: the Rust kernel (the same bits as :func:`~neural_trader.data.make_loaders`); several:
+    pooled (see :func:`~neural_trader.data.scaling.fit_training_scaler`).
+    """
+    if spec.inputs != "features":
+        return None
+    values = {s.symbol: s.features.to_numpy(dtype=np.float64) for s in series}
+    return fit_training_scaler(values, train_rows, FEATURE_NAMES)
