@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_trader import _core
-from neural_trader._kernel_args import as_array as _as_array
 from neural_trader._kernel_args import as_rows as _as_rows
 from neural_trader._kernel_args import count as _count
 from neural_trader._kernel_args import real as _real
 from neural_trader._kernel_args import seed as _seed
+from neural_trader.arrays import as_real_array as _as_array
 from neural_trader.barriers import triple_barrier
 from neural_trader.errors import ConfigError
 
