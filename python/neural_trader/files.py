@@ -103,7 +103,9 @@ def atomic_path(path: str | os.PathLike, *, not_regular: type[Exception] = Confi
         >>> with atomic_path("equity.png") as tmp:                   # doctest: +SKIP
         ...     fig.savefig(tmp, format="png")
     """
-    path = Path(path)
+    given, path = os.fspath(path), Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise not_regular(f"{given!r} is not a file path")
     _refuse_non_regular(path, not_regular)
     remove_stale_temporaries(path)
     tmp = _create_temporary(path)

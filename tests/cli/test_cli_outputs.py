@@ -76,8 +76,8 @@ def test_predict_on_a_full_disk_keeps_the_earlier_csv(
     earlier = out.read_bytes()
     args = ["predict", "--checkpoint", str(trained), "--data", str(goog_csv), "--output", str(out)]
     proc = run_limited(*args, max_file_bytes=4096)
-    _failed_write(proc, out)
     assert out.read_bytes() == earlier
+    _failed_write(proc, out)
     assert _temporaries(tmp_path) == []
 
 
@@ -90,8 +90,8 @@ def test_evaluate_on_a_full_disk_keeps_the_earlier_report(
     earlier = {p.name: p.read_bytes() for p in out.iterdir()}
     args = ["evaluate", "--checkpoint", str(trained), "--data", str(goog_csv), "--out", str(out)]
     proc = run_limited(*args, "--n-bootstrap", "50", "--no-progress", max_file_bytes=4096)
-    _failed_write(proc, out / "scores.png")  # the first file the report writes
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    _failed_write(proc, out / "scores.png")  # the first file the report writes
     assert _temporaries(out) == []
 
 
@@ -103,8 +103,8 @@ def test_splits_on_a_full_disk_fails_and_keeps_the_earlier_split_file(goog_csv: 
     proc = run_limited(
         "splits", "--data", str(goog_csv), "--out", str(out), "--folds", "3", max_file_bytes=200
     )
-    _failed_write(proc, out)
     assert out.read_bytes() == earlier
+    _failed_write(proc, out)
     assert _temporaries(tmp_path) == []
 
 
@@ -136,8 +136,8 @@ def test_predict_on_a_really_full_file_system(trained: Path, goog_csv: Path, tmp
         finally:
             os.close(fd)
         proc = run_cli("predict", "--checkpoint", str(trained), "--data", str(goog_csv), "--output", str(out))
-        assert_user_error(proc, "No space left on device", str(out))
         assert out.read_bytes() == earlier
+        assert_user_error(proc, "No space left on device", str(out))
         assert _temporaries(disk) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)

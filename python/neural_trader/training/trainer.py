@@ -394,7 +394,7 @@ class Trainer:
         if self.run_identity is not None:
             differences = identity_differences(s.get("identity"), self.run_identity)
             if differences:
-                raise ConfigError(f"cannot resume from {path}: it was written by another run ({differences})")
+                raise ConfigError(f"cannot resume from {path}: not this run's resume file ({differences})")
         changed = self.config.differences(TrainerConfig.from_dict(s["config"]))
         if changed:
             raise ConfigError(f"{path}: cannot resume with changed settings {changed}")
