@@ -28,7 +28,6 @@ CPU cores; it measures, it does not tune.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from neural_trader import native
 from neural_trader.data import DataSpec, Series, Split, make_windows, series_from_bars
 from neural_trader.datasets import load_sp500_daily
 from neural_trader.evaluation import ClassificationResult, ForecastResult, report_document, write_report
+from neural_trader.files import read_regular_file, write_atomic
 from neural_trader.training import PretrainResult
 from neural_trader.workflows import (
     EvaluateOptions,
@@ -147,7 +147,7 @@ def make_folds(out: Path, cfg: QuickstartConfig) -> Folds:
     series = series_from_bars("sp500_daily", bars, cfg.horizon)
     embargo = max(cfg.horizon, cfg.forecast_horizon)
     folds = walk_forward(series, horizon=cfg.horizon, n_folds=cfg.folds, embargo=embargo)
-    (out / "folds.json").write_text(walk_forward_json(folds, mode="expanding", horizon=cfg.horizon))
+    write_atomic(out / "folds.json", walk_forward_json(folds, mode="expanding", horizon=cfg.horizon))
     spec = DataSpec(task="direction", window=cfg.window, horizon=cfg.horizon)
     return Folds(bars, series, folds, spec, embargo)
 
@@ -278,8 +278,8 @@ def check_parity(out: Path, data: Folds, classifier: Path, forecaster: Path) -> 
         "bilstm_classifier": out / "bilstm_classifier.safetensors",
         "lstm_attention": out / "lstm_attention.safetensors",
     }
-    shutil.copyfile(classifier, exported["bilstm_classifier"])
-    shutil.copyfile(forecaster, exported["lstm_attention"])
+    write_atomic(exported["bilstm_classifier"], read_regular_file(classifier))
+    write_atomic(exported["lstm_attention"], read_regular_file(forecaster))
     return {name: _parity(path, data.series) for name, path in exported.items()}
 
 
@@ -362,7 +362,7 @@ def write_outputs(
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "config": asdict(cfg),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

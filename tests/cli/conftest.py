@@ -16,8 +16,9 @@ SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TINY = ["--window", "16", "--hidden-dim", "8", "--num-layers", "1", "--epochs", "2", "--no-progress"]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m neural_trader.cli ARGS`` with one thread, returning the completed process."""
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m neural_trader.cli ARGS`` with one thread, returning the completed process (the timeout
+    only stops a hang: it is generous so that a loaded machine never fails a test)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "neural_trader.cli", *args],

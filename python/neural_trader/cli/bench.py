@@ -29,6 +29,7 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the benchmarks and prints their tables."""
     from neural_trader.benchmarks import kernels, models
+    from neural_trader.files import write_atomic
 
     result: dict[str, Any] = {}
     if args.only in (None, "models"):
@@ -39,6 +40,5 @@ def run(args: argparse.Namespace) -> int:
         result["kernels"] = kernels.run(threads=os.cpu_count() or 1, repeats=1 if args.quick else 5)
         print(kernels.format_table(result["kernels"]))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        write_atomic(args.json, json.dumps(result, indent=2))
     return 0

@@ -15,6 +15,7 @@ from neural_trader.cli.options import (
     non_negative_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
 )
@@ -68,11 +69,17 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluates, writes the report and prints the overall scores and the verdict."""
     from neural_trader.evaluation import report_document, write_report
+    from neural_trader.evaluation.report import report_paths
     from neural_trader.workflows import EvaluateOptions, evaluate, read_trained
 
     device = setup(args)
     models = [read_trained(p) for p in args.checkpoint]
     series = load_bars(args.data, models[0].spec.horizon, args)
+    out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
+    refuse_overwriting_inputs(
+        {"--out": report_paths(out, [s.symbol for s in series])},
+        {"--checkpoint": list(args.checkpoint), "--data": args.data},
+    )
     options = EvaluateOptions(
         cost_bps=args.cost_bps,
         band=args.band,
@@ -85,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
         progress=progress(args),
     )
     classification, forecast = evaluate(models, series, options)
-    out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
     context = {
         "data": f"{args.data} ({', '.join(s.symbol for s in series)})",
         "checkpoints": ", ".join(args.checkpoint),

@@ -15,6 +15,7 @@ from neural_trader.cli.options import (
     positive_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
     size_options,
@@ -72,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
     """Pre-trains and prints what was seen and learned."""
     from neural_trader.workflows import DataSpec, PretrainOptions, choose_splits, pretrain
 
+    stem = Path(args.output).with_suffix("")
+    refuse_overwriting_inputs(
+        {"--output": [args.output, f"{stem}.history.json", f"{stem}.history.png"]},
+        {"--input": args.input, "--split": args.split},
+    )
     device = setup(args)
     spec = DataSpec(inputs=args.inputs, window=args.window, horizon=args.horizon)
     series = load_bars(args.input, args.horizon, args)

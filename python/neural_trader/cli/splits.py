@@ -7,7 +7,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from neural_trader.cli.options import UsageError, line, load_bars, nan_option, positive_int
+from neural_trader.cli.options import (
+    UsageError,
+    line,
+    load_bars,
+    nan_option,
+    positive_int,
+    refuse_overwriting_inputs,
+)
 
 
 def add(sub: Any) -> None:
@@ -34,8 +41,10 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Writes the folds and prints each fold's parts with their dates."""
+    from neural_trader.files import write_atomic
     from neural_trader.workflows import walk_forward, walk_forward_json
 
+    refuse_overwriting_inputs({"--out": args.out}, {"--data": args.data})
     series = load_bars(args.data, args.horizon, args)
     if len(series) != 1:
         raise UsageError("splits: --data must be one file (a split indexes the rows of one series)")
@@ -52,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.parent != Path(""):
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(walk_forward_json(folds, mode=args.mode, horizon=args.horizon), encoding="utf-8")
+    write_atomic(out, walk_forward_json(folds, mode=args.mode, horizon=args.horizon))
     index = s.index
     embargo = folds[0].embargo
     print(f"{s.symbol}: {s.n_rows} rows after the feature warm-up, {args.mode} folds, embargo {embargo}")

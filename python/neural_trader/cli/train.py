@@ -17,12 +17,17 @@ from neural_trader.cli.options import (
     positive_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
     size_options,
     split_options,
     window_options,
 )
+
+#: What a run writes into its --out folder (the trainer's files).
+RESUME_STATE = "last.safetensors"
+RUN_FILES = ("best.safetensors", RESUME_STATE, "history.json", "history.png")
 
 
 def add(sub: Any) -> None:
@@ -37,6 +42,15 @@ def add(sub: Any) -> None:
     p.add_argument("--data", required=True, metavar="PATH", help="CSV/Parquet file or folder of bars")
     nan_option(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<model>)")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="continue an interrupted run from its resume file, with the run's own options (default PATH: "
+        "last.safetensors of the --out folder; a PATH alone sets --out to its folder); a file of another "
+        "model, configuration, data or split is refused",
+    )
     p.add_argument(
         "--targets",
         "--target",
@@ -98,9 +112,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
         raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
+    out, resume = _out_and_resume(args)
+    refuse_overwriting_inputs(
+        {"--out": [os.path.join(out, name) for name in RUN_FILES]},
+        {"--data": args.data, "--split": args.split, "--pretrained-encoder": args.pretrained_encoder},
+    )
     series = load_bars(args.data, args.horizon, args)
     splits, where = choose_splits(series, horizon=args.horizon, split_file=args.split, fold=args.fold)
-    out = args.out or os.path.join("runs", args.model)
     result = train(
         args.model,
         series,
@@ -125,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=device,
             progress=progress(args),
+            resume_from=resume,
         ),
         source=args.data,
     )
@@ -147,6 +166,41 @@ def run(args: argparse.Namespace) -> int:
     if args.log_pretrained_stats and result.pretrained_stats is not None:
         _print_pretrained_stats(result)
     return 0
+
+
+def _out_and_resume(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The output folder and the resume file (None: a fresh run).
+
+    Raises:
+        UsageError: a resume file outside the --out folder, or no resume file.
+    """
+    if args.resume is None:
+        return args.out or os.path.join("runs", args.model), None
+    if args.resume:
+        folder = os.path.dirname(args.resume) or "."
+        if args.out is not None and not _same_folder(args.out, folder):
+            raise UsageError(
+                f"--resume {args.resume} is not in --out {args.out}: a run continues in its own folder, "
+                "where its best.safetensors and history are (leave out --out, or resume that folder's "
+                "last.safetensors)"
+            )
+        out, resume = args.out or folder, args.resume
+    else:
+        out = args.out or os.path.join("runs", args.model)
+        resume = os.path.join(out, RESUME_STATE)
+    if not os.path.exists(resume):
+        raise UsageError(
+            f"--resume: no resume file {resume} (train writes {RESUME_STATE} into its --out folder after "
+            "every epoch)"
+        )
+    return out, resume
+
+
+def _same_folder(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _print_pretrained_stats(result: Any) -> None:

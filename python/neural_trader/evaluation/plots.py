@@ -14,6 +14,7 @@ import numpy as np
 
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import LABELS
+from neural_trader.files import atomic_path
 
 
 def _figure(width: float, height: float) -> Any:
@@ -26,8 +27,10 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _save(fig: Any, path: str | os.PathLike) -> None:
+    """Saves the figure as PNG, atomically (an earlier plot survives a full disk)."""
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
 
 
 def plot_equity(

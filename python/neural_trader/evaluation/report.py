@@ -28,6 +28,7 @@ from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
 from neural_trader.evaluation.markdown import render_markdown
 from neural_trader.evaluation.plots import plot_equity, plot_forecast, plot_intervals
+from neural_trader.files import write_atomic
 
 
 @dataclass
@@ -340,9 +341,22 @@ def write_report(
         )
         written.append(path)
     doc = {**doc, "figures": [p.name for p in written]}
-    (out / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+    write_atomic(out / "report.json", json.dumps(doc, indent=2) + "\n")
+    write_atomic(out / "report.md", render_markdown(doc))
     return [out / "report.md", out / "report.json", *written]
+
+
+def report_paths(out_dir: str | os.PathLike, symbols: list[str]) -> list[Path]:
+    """Every file :func:`write_report` may write into ``out_dir`` for these symbols, so a command can
+    refuse a report folder that would overwrite one of its inputs before it runs.
+
+    Example:
+        >>> [p.name for p in report_paths("r", ["goog"])]
+        ['report.md', 'report.json', 'scores.png', 'forecast.png', 'equity.png', 'equity_goog.png']
+    """
+    out = Path(out_dir)
+    names = ["report.md", "report.json", "scores.png", "forecast.png", "equity.png"]
+    return [out / n for n in names] + [out / f"equity_{_slug(s)}.png" for s in symbols]
 
 
 def _slug(text: str) -> str:

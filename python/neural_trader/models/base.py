@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from neural_trader import _core
-from neural_trader.checkpoint import Checkpoint
+from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
@@ -187,7 +187,9 @@ class TwinModel(nn.Module):
     @classmethod
     def load(cls: type[M], path: str | os.PathLike) -> M:
         """Loads a model saved by :meth:`save` (or by the Rust twin), in eval mode."""
-        return cls.from_checkpoint(Checkpoint.read(path))
+        ck = Checkpoint.read(path)
+        with naming_file(path):
+            return cls.from_checkpoint(ck)
 
     def to_native(self, threads: int | None = None) -> Any:
         """The same weights in the Rust engine, without a file (see :mod:`neural_trader.native`)."""

@@ -40,6 +40,7 @@ from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
 from neural_trader.training.optimizer import build_optimizer
 from neural_trader.training.resume import (
+    identity_differences,
     optimizer_state_from_flat,
     optimizer_state_to_flat,
     read_training_state,
@@ -68,6 +69,10 @@ class Trainer:
         checkpoint_extra: metadata stored in every best checkpoint (e.g. the scaler's JSON).
         keep_best: keep a copy of the best epoch's weights in memory, for :meth:`restore_best` without an
             ``out_dir`` (one copy of the parameters).
+        run_identity: what makes this run this run beyond the config (JSON values, e.g. the model config,
+            the data spec, a fingerprint of the training windows): stored in the resume file, and a
+            resume file whose identity differs is refused (:func:`~neural_trader.training.resume.
+            identity_differences`).
 
     Attributes:
         history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``).
@@ -84,8 +89,11 @@ class Trainer:
         optimizer: torch.optim.Optimizer | None = None,
         checkpoint_extra: dict[str, str] | None = None,
         keep_best: bool = False,
+        run_identity: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
+        # Through JSON once, so it compares equal to what a resume file gives back (tuples become lists).
+        self.run_identity = None if run_identity is None else json.loads(json.dumps(run_identity))
         self.device = distributed.setup(config.device, config.dist_timeout_s)
         self.model = model.to(self.device)
         self.task = task
@@ -358,6 +366,8 @@ class Trainer:
             "optimizer": opt_meta,
             "rng": rng_meta,
         }
+        if self.run_identity is not None:
+            state["identity"] = self.run_identity
         write_training_state(
             path,
             model_name=getattr(model, "registry_name", type(model).__name__),
@@ -372,7 +382,8 @@ class Trainer:
 
         Raises:
             CheckpointError: another model, unreadable file, tensors that do not fit.
-            ConfigError: the file was written with settings that may not change on resume.
+            ConfigError: the file was written with settings that may not change on resume, or by a run
+                of another identity (``run_identity``).
         """
         saved = read_training_state(path)
         model = self._unwrapped()
@@ -380,6 +391,10 @@ class Trainer:
         if saved.model != name:
             raise CheckpointError(f"{path}: resume state of model {saved.model!r}, not {name!r}")
         s = saved.state
+        if self.run_identity is not None:
+            differences = identity_differences(s.get("identity"), self.run_identity)
+            if differences:
+                raise ConfigError(f"cannot resume from {path}: not this run's resume file ({differences})")
         changed = self.config.differences(TrainerConfig.from_dict(s["config"]))
         if changed:
             raise ConfigError(f"{path}: cannot resume with changed settings {changed}")

@@ -33,6 +33,7 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
+from neural_trader.workflows.run_identity import run_identity
 
 PARTS = ("train", "val", "test")
 
@@ -56,6 +57,9 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    # A resume file (``last.safetensors``) of an interrupted run of this very run (same model, options,
+    # data and split, checked): training continues after its last epoch, bit for bit.
+    resume_from: str | os.PathLike | None = None
 
 
 @dataclass
@@ -168,7 +172,8 @@ def train(
 
     Raises:
         ConfigError: an untrainable model or bad settings. DataError: a part without labelled windows.
-        CheckpointError: a pre-trained encoder that does not fit the model.
+        CheckpointError: a pre-trained encoder that does not fit the model, an unreadable resume file.
+        ConfigError: a resume file of another run (model, options, data or split), named.
 
     Example:
         >>> result = train("bilstm_classifier", load_series("goog.csv", 5), DataSpec(), splits, "runs/a")
@@ -204,10 +209,22 @@ def train(
     meta = checkpoint_metadata(spec, scaler, splits, windows, source)
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
-    trainer = Trainer(model, task, config, checkpoint_extra=meta)
+    identity = run_identity(
+        name,
+        model,
+        spec,
+        splits,
+        {"train": (x_train, y_train), "val": (x_val, y_val)},
+        batch_size=opts.batch_size,
+        class_weights=opts.class_weights,
+        pretrained_encoder=opts.pretrained_encoder,
+        freeze_encoder=opts.freeze_encoder,
+    )
+    trainer = Trainer(model, task, config, checkpoint_extra=meta, run_identity=identity)
     trainer.fit(
         _loader(x_train, y_train, opts.batch_size, opts.seed),
         _loader(x_val, y_val, opts.batch_size, None),
+        resume_from=opts.resume_from,
     )
     if trainer.best_checkpoint is None:
         raise ConfigError("training produced no checkpoint (the validation loss was never finite)")
