@@ -25,6 +25,8 @@ _EQUITY_COLUMNS = (
 def _iv(d: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
     if not d or d.get("estimate") is None:
         return "n/a"
+    if d.get("reliable") is False:
+        return f"{fmt.format(d['estimate'])} (no interval)"
     low, high = d.get("low"), d.get("high")
     if low is None or high is None:
         return fmt.format(d["estimate"])
@@ -32,7 +34,27 @@ def _iv(d: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
 
 
 def _lead(d: dict[str, Any], fmt: str = "{:+.3f}") -> str:
-    return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+    return _iv(d, fmt)
+
+
+def _blocks(windows: int, blocks: float | None, boot: dict[str, Any]) -> str:
+    """How many bootstrap blocks a section holds, and what follows when they are too few."""
+    if blocks is None:
+        return ""
+    if blocks >= boot["min_blocks"]:
+        return f", {blocks:.1f} bootstrap blocks"
+    return (
+        f", only {blocks:.1f} bootstrap blocks: no interval (an interval needs at least "
+        f"{boot['min_blocks']:g} blocks of {boot['block_size']} windows)"
+    )
+
+
+def _blocks_rule(boot: dict[str, Any]) -> str:
+    return (
+        f"A figure marked *no interval* comes from fewer than {boot['min_blocks']:g} blocks of windows "
+        f"(windows / {boot['block_size']}): its resamples would repeat nearly the same rows, so it is a "
+        "point estimate only and cannot support a verdict."
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -58,14 +80,15 @@ def _classification(c: dict[str, Any]) -> list[str]:
         f"Label `{c['label']}`. Every figure is a point estimate with its {b['confidence']:.0%} moving-block "
         f"bootstrap interval ({b['n_resamples']} resamples, blocks of {b['block_size']} windows; the same "
         "resampled rows for every predictor). Baselines are fit on each fold's training windows only. "
-        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not.",
+        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not. "
+        + _blocks_rule(b),
     ]
     header = ["predictor", *[LABELS[m] for m in METRICS]]
     for section in c["sections"]:
         lines += [
             "",
             f"### {section['name']}: {section['windows']} windows, {section['first']} .. {section['last']}, "
-            f"up share {section['up_share']:.3f}",
+            f"up share {section['up_share']:.3f}{_blocks(section['windows'], section.get('blocks'), b)}",
             "",
         ]
         rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
@@ -106,8 +129,10 @@ def _forecast(f: dict[str, Any]) -> list[str]:
         "",
         f"## Forecast: {', '.join(f['targets'])}, {f['horizon']} steps ahead",
         "",
-        f"{f['windows']} test windows, {f['first']} .. {f['last']}; errors in the target's own units, "
-        f"averaged over steps; seasonal naive uses a season of {f['season']} bars.",
+        f"{f['windows']} test windows, {f['first']} .. {f['last']}"
+        f"{_blocks(f['windows'], f.get('blocks'), f['bootstrap'])}; errors in the target's own units, "
+        f"averaged over steps; seasonal naive uses a season of {f['season']} bars. "
+        + _blocks_rule(f["bootstrap"]),
         "",
     ]
     rows = [[k, _iv(f["mae"][k], "{:.4g}"), _iv(f["rmse"][k], "{:.4g}")] for k in f["mae"]]

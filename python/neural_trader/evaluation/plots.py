@@ -78,17 +78,21 @@ def plot_intervals(
         for section in sections:
             for model in models:
                 iv = table[section][model][metric]
-                ax.errorbar(
-                    iv.estimate,
-                    y,
-                    xerr=[[max(iv.estimate - iv.low, 0.0)], [max(iv.high - iv.estimate, 0.0)]],
-                    fmt="o",
-                    color=colors[model],
-                    markersize=4,
-                    capsize=2,
-                )
+                if iv.reliable:
+                    ax.errorbar(
+                        iv.estimate,
+                        y,
+                        xerr=[[max(iv.estimate - iv.low, 0.0)], [max(iv.high - iv.estimate, 0.0)]],
+                        fmt="o",
+                        color=colors[model],
+                        markersize=4,
+                        capsize=2,
+                    )
+                elif np.isfinite(iv.estimate):
+                    # Too few bootstrap blocks: a hollow point, no bar, and the label says so.
+                    ax.plot(iv.estimate, y, "o", mfc="none", color=colors[model], markersize=4)
                 ticks.append(y)
-                labels.append(f"{section}: {model}")
+                labels.append(f"{section}: {model}" + ("" if iv.reliable else " (no interval)"))
                 y -= 1.0
             y -= 0.8
         if references and metric in references:

@@ -78,7 +78,8 @@ class ClassificationResult:
         model, baselines, label: names.
         boot: the bootstrap settings.
         sections: ``{section: {predictor: {metric: Interval}}}``, each segment then ``"overall"``.
-        info: ``{section: {"symbol", "windows", "first", "last", "up_share"}}``.
+        info: ``{section: {"symbol", "windows", "first", "last", "up_share", "blocks", "reliable"}}``
+            (``blocks``: effective bootstrap blocks; ``reliable``: enough of them for intervals).
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
@@ -146,6 +147,9 @@ def classification_result(
             "first": _date(seg.dates[0]),
             "last": _date(seg.dates[-1]),
             "up_share": float(np.mean(seg.y == 1)),
+            # Effective bootstrap blocks: below boot.min_blocks the section's figures have no interval.
+            "blocks": boot.effective_blocks(len(seg.y)),
+            "reliable": boot.enough(len(seg.y)),
         }
     overall = parts[-1]
     result = ClassificationResult(
@@ -214,7 +218,13 @@ def forecast_result(
         target[picks],
         {k: v[picks] for k, v in forecasts.items()},
     )
-    info = {"windows": len(target), "first": _date(dates[0]), "last": _date(dates[-1])}
+    info = {
+        "windows": len(target),
+        "first": _date(dates[0]),
+        "last": _date(dates[-1]),
+        "blocks": boot.effective_blocks(len(target)),
+        "reliable": boot.enough(len(target)),
+    }
     return ForecastResult(model, targets, target.shape[1], season, boot, scores, info, examples)
 
 
@@ -304,6 +314,7 @@ def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
         "n_resamples": boot.n_resamples,
         "confidence": boot.confidence,
         "seed": boot.seed,
+        "min_blocks": boot.min_blocks,
     }
 
 
