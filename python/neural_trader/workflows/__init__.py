@@ -2,7 +2,8 @@
 
 * :mod:`neural_trader.data`: bars -> rows -> windows, described by a :class:`DataSpec` (re-exported here).
 * :mod:`~neural_trader.workflows.build`: what the commands read from a model's declaration.
-* :mod:`~neural_trader.workflows.splits`: split and walk-forward files.
+* :mod:`~neural_trader.workflows.splits`: split and walk-forward files;
+  :mod:`~neural_trader.workflows.cv_splits`: purged k-fold and CPCV files with a held-out test period.
 * :mod:`~neural_trader.workflows.pretrain`, :mod:`~neural_trader.workflows.train`,
   :mod:`~neural_trader.workflows.evaluate`, :mod:`~neural_trader.workflows.predict`: the commands.
 
@@ -24,6 +25,7 @@ from neural_trader.data import (
 )
 from neural_trader.workflows.build import ModelOptions, build_model, task_of, trainable
 from neural_trader.workflows.checkpoints import TrainedModel, read_trained
+from neural_trader.workflows.cv_splits import HeldOutCV, held_out_cv
 from neural_trader.workflows.evaluate import DEFAULT_BASELINES, EvaluateOptions, evaluate, fit_baselines
 from neural_trader.workflows.predict import predict
 from neural_trader.workflows.pretrain import PretrainOptions, pretrain
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT_BASELINES",
     "DataSpec",
     "EvaluateOptions",
+    "HeldOutCV",
     "ModelOptions",
     "PretrainOptions",
     "Series",
@@ -46,6 +49,7 @@ __all__ = [
     "evaluate",
     "fit_baselines",
     "fit_scaler",
+    "held_out_cv",
     "load_series",
     "make_windows",
     "predict",
