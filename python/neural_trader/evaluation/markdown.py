@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from neural_trader.evaluation.classification import LABELS, METRICS
+from neural_trader.evaluation.tune_markdown import search_markdown, statistics_markdown
 
 _EQUITY_COLUMNS = (
     ("total_return", "total return", "{:+.1%}"),
@@ -164,6 +165,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
     """The report as Markdown, ending with the verdict sentence."""
     figures = doc.get("figures", [])
     lines = [f"# {doc['title']}", ""] + _context(doc)
+    if "tuning" in doc:
+        lines += [""] + search_markdown(doc["tuning"], figures)
     if "classification" in doc:
         lines += [""] + _classification(doc["classification"])
         lines += [""] + [f"![scores]({f})" for f in figures if f == "scores.png"]
@@ -174,6 +177,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += [""] + [f"![forecast]({f})" for f in figures if f == "forecast.png"]
     if "parity" in doc:
         lines += _parity(doc["parity"])
+    if "tuning" in doc:
+        lines += statistics_markdown(doc["tuning"])
     if "verdict" in doc:
-        lines += ["", "## Verdict", "", doc["verdict"]]
+        readings = [f"- {r}" for r in doc.get("readings", [])]
+        lines += ["", "## Verdict", ""] + readings + ([""] if readings else []) + [doc["verdict"]]
     return "\n".join(lines) + "\n"

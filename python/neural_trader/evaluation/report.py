@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from neural_trader.checkpoint import write_atomic
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import Verdict, score_intervals, verdict
@@ -323,11 +324,15 @@ def write_report(
     doc: dict[str, Any],
     classification: ClassificationResult | None = None,
     forecast: ForecastResult | None = None,
+    *,
+    extra_figures: list[Path] | tuple[Path, ...] = (),
 ) -> list[Path]:
-    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``; returns the paths written."""
+    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``, each atomically (temporary
+    file, fsync, rename); returns the paths written. ``extra_figures``: plots the caller already wrote
+    there, listed in the document's ``figures``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = list(extra_figures)
     if classification is not None:
         c = classification
         path = out / "scores.png"
@@ -351,8 +356,8 @@ def write_report(
         )
         written.append(path)
     doc = {**doc, "figures": [p.name for p in written]}
-    (out / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+    write_atomic(out / "report.json", (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    write_atomic(out / "report.md", render_markdown(doc).encode("utf-8"))
     return [out / "report.md", out / "report.json", *written]
 
 
