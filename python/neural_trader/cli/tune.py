@@ -191,31 +191,32 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(result: Any, s: Any, written: list[Any]) -> None:
     from neural_trader.evaluation import report_document
+    from neural_trader.workflows.tune_trials import METRIC_LABELS
 
     held, cv, best = result.held, result.held.cv, result.best
     index = s.index
     (a, b), (c, d) = held.development, held.test
-    line("rows", f"development [{a}, {b}) {index[a].date()} .. {index[b - 1].date()}; "
-         f"test [{c}, {d}) {index[c].date()} .. {index[d - 1].date()}, opened once")  # fmt: skip
+    dev = f"development [{a}, {b}) {index[a].date()} .. {index[b - 1].date()}"
+    line("rows", f"{dev}; test [{c}, {d}) {index[c].date()} .. {index[d - 1].date()}, opened once")
     kind = (
         "purged k-fold"
         if cv.n_test_groups == 1
         else f"CPCV ({cv.n_groups} groups, {cv.n_test_groups} tested)"
     )
-    line("search", f"{len(result.trials)} trials of a {result.grid_size}-point grid; {kind}: "
-         f"{len(cv)} splits, {cv.n_paths} path{'s' if cv.n_paths > 1 else ''}")  # fmt: skip
-    from neural_trader.workflows.tune_trials import METRIC_LABELS
-
+    n = len(result.trials)
+    paths = f"{cv.n_paths} path{'s' if cv.n_paths > 1 else ''}"
+    line(
+        "search",
+        f"{n} trials ({n} of {result.grid_size} grid configurations); {kind}: {len(cv)} splits, {paths}",
+    )
     metric = METRIC_LABELS[best.metric]
     line("chosen", f"trial {best.number}: {best.candidate.label()} (validation {metric} {best.score:.4f})")
-    doc = report_document("", {}, result.classification)
-    overall = doc["classification"]["sections"][-1]
+    overall = report_document("", {}, result.classification)["classification"]["sections"][-1]
     line("test windows", f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
          f"share up {overall['up_share']:.3f}")  # fmt: skip
     for name, scores in overall["scores"].items():
-        line(
-            name, f"balanced accuracy {interval(scores['balanced_accuracy'])}   MCC {interval(scores['mcc'])}"
-        )
+        ba, mcc = interval(scores["balanced_accuracy"]), interval(scores["mcc"])
+        line(name, f"balanced accuracy {ba}   MCC {mcc}")
     for label, reading in zip(("DSR", "PBO", "path spread"), result.verdict.readings, strict=True):
         line(label, reading)
     line("report", f"{written[0]} (+ {', '.join(p.name for p in written[1:])})")

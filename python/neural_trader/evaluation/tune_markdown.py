@@ -85,7 +85,7 @@ def statistics_markdown(t: dict[str, Any]) -> list[str]:
             [
                 "probability of backtest overfitting",
                 _num(p["pbo"], "{:.3f}"),
-                f"CSCV, {p['n_blocks']} blocks of {p['n_rows']} bars, {p['n_combinations']} splits; "
+                f"CSCV over {p['n_rows']} bars in {p['n_blocks']} blocks, {p['n_combinations']} splits; "
                 f"degradation slope {_num(p['degradation_slope'], '{:.2f}')}, "
                 f"P(loss) {_num(p['probability_of_loss'], '{:.2f}')}",
                 p["assessment"],

@@ -5,7 +5,8 @@
 * :mod:`~neural_trader.workflows.splits`: split and walk-forward files;
   :mod:`~neural_trader.workflows.cv_splits`: purged k-fold and CPCV files with a held-out test period.
 * :mod:`~neural_trader.workflows.pretrain`, :mod:`~neural_trader.workflows.train`,
-  :mod:`~neural_trader.workflows.evaluate`, :mod:`~neural_trader.workflows.predict`: the commands.
+  :mod:`~neural_trader.workflows.evaluate`, :mod:`~neural_trader.workflows.predict`,
+  :mod:`~neural_trader.workflows.tune`: the commands.
 
 Example:
     >>> from neural_trader.workflows import DataSpec, load_series, choose_splits, train
@@ -31,6 +32,7 @@ from neural_trader.workflows.predict import predict
 from neural_trader.workflows.pretrain import PretrainOptions, pretrain
 from neural_trader.workflows.splits import choose_splits, read_split_file, walk_forward, walk_forward_json
 from neural_trader.workflows.train import TrainOptions, TrainResult, train
+from neural_trader.workflows.tune import TuneOptions, TuneResult, tune, write_tune_report
 
 __all__ = [
     "DEFAULT_BASELINES",
@@ -43,6 +45,8 @@ __all__ = [
     "TrainOptions",
     "TrainResult",
     "TrainedModel",
+    "TuneOptions",
+    "TuneResult",
     "Windows",
     "build_model",
     "choose_splits",
@@ -60,6 +64,8 @@ __all__ = [
     "task_of",
     "train",
     "trainable",
+    "tune",
     "walk_forward",
     "walk_forward_json",
+    "write_tune_report",
 ]

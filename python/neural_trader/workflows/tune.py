@@ -238,13 +238,14 @@ def tune_document(result: TuneResult, options: TuneOptions) -> dict[str, Any]:
     """The ``tuning`` part of the report document (JSON-ready: undefined figures are null)."""
     held, cv = result.held, result.held.cv
     n, grid = len(result.trials), result.grid_size
-    searched = f"{n} of {grid} configurations drawn at random (seed {options.seed})"
+    searched = f"{n} of the {grid} grid configurations, drawn at random without replacement"
+    searched += f" (seed {options.seed})"
     if n == grid:
-        searched = f"every one of the {grid} configurations of the grid"
+        searched = f"all {grid} grid configurations"
     return {
         "trials": len(result.trials),
         "grid_size": result.grid_size,
-        "search": f"seeded random search over a grid: {searched}",
+        "search": searched,
         "models": list(dict.fromkeys(options.models)),
         "metric": result.best.metric,
         "metric_label": METRIC_LABELS[result.best.metric],
