@@ -175,6 +175,8 @@ def tune(series: Series, spec: DataSpec, options: TuneOptions | None = None) -> 
 def _held_out(series: Series, spec: DataSpec, o: TuneOptions) -> HeldOutCV:
     """The splits and the test period: from the split file (checked), or made from the options."""
     if o.split_file is None:
+        if o.holdout == 0:
+            raise ConfigError("tune needs a held-out test period: holdout must be above 0")
         return held_out_cv(
             series,
             spec,
@@ -212,9 +214,9 @@ def _open_test_period(
     x_dev = dev.inputs(scaler)
     train = Windows(x_dev, dev.y, dev.t0, series.index[dev.t0].to_numpy(), series.symbol)
     baselines = fit_baselines(o.baselines, train, spec, scaler, o.seed)
-    fitted = best.candidate  # fit and predicted below, with the test windows
     test = make_windows(series, spec, scaler, held.test)  # the one read of the test rows
-    proba = {key: fitted.fit_predict(spec, scaler, (x_dev, dev.y), test.x, seed=o.seed, device=o.device)}
+    chosen = best.candidate.fit_predict(spec, scaler, (x_dev, dev.y), test.x, seed=o.seed, device=o.device)
+    proba = {key: chosen}
     proba.update({name: model.predict_proba(test.x) for name, model in baselines.items()})
     returns = series.next_returns()[test.end_rows]
     segment = Segment("test", series.symbol, test.dates, test.y[:, 0].astype(np.int64), proba, returns)
