@@ -51,7 +51,10 @@ def add(sub: Any) -> None:
         help="bootstrap resamples, the options' n_resamples (default: 1000)",
     )
     p.add_argument(
-        "--block-size", type=positive_int, help="bootstrap block, in windows (default: window + horizon)"
+        "--block-size",
+        type=positive_int,
+        help="bootstrap block, in windows (default: window + horizon); test windows holding fewer than 5 "
+        "blocks get no interval and no verdict",
     )
     p.add_argument(
         "--baselines",

@@ -196,9 +196,12 @@ def load_bars(path: str, horizon: int, args: argparse.Namespace) -> list[Any]:
 
 
 def interval(d: dict[str, Any], fmt: str = "{:.3f}") -> str:
-    """``estimate [low, high]`` of a report interval, or the estimate alone, or ``n/a``."""
+    """``estimate [low, high]`` of a report interval, ``estimate (no interval)`` when its sample held too
+    few bootstrap blocks, the estimate alone, or ``n/a``."""
     if d.get("estimate") is None:
         return "n/a"
+    if d.get("reliable") is False:
+        return f"{fmt.format(d['estimate'])} (no interval)"
     if d.get("low") is None:
         return fmt.format(d["estimate"])
     return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"

@@ -9,6 +9,10 @@ The verdict (:func:`verdict`) is decided by those paired intervals only, never b
 model shows skill when the lower 95% bound of its lead over the best baseline is above zero for both
 balanced accuracy and MCC. Balanced accuracy and MCC are the two metrics that a constant "always up"
 prediction cannot inflate (0.5 and 0 by construction); plain accuracy can, so it never decides.
+
+When the test windows hold fewer effective bootstrap blocks than ``boot.min_blocks`` (windows / block size,
+see :mod:`~neural_trader.evaluation.bootstrap`), there is no interval to decide by, and the verdict is
+``"too few windows"``: never "skill", nor "worse".
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from neural_trader.errors import ShapeError
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.intervals import Bootstrap
+from neural_trader.evaluation.intervals import TOO_FEW, Bootstrap, too_few_sentence
 from neural_trader.training.metrics import accuracy, balanced_accuracy, brier, mcc, roc_auc
 
 #: Reported metrics, in table order.
@@ -100,7 +104,8 @@ class Verdict:
 
     Attributes:
         outcome: ``"skill"`` (every lead's lower bound > 0), ``"worse"`` (some lead's upper bound < 0),
-            or ``"no skill"`` (otherwise: an interval includes zero).
+            ``"no skill"`` (otherwise: an interval includes zero), or ``"too few windows"`` (the windows
+            hold too few bootstrap blocks for an interval: nothing can be concluded).
         leads: ``{metric: (best baseline, paired interval of the model's lead)}``.
         sentence: the verdict in one plain sentence.
     """
@@ -138,6 +143,9 @@ def verdict(
         leads[metric] = (best, lead(metric, y, probas[model], probas[best], boot))
     lows = [iv.low for _, iv in leads.values()]
     highs = [iv.high for _, iv in leads.values()]
+    if not all(iv.reliable for _, iv in leads.values()):
+        sentence = too_few_sentence(f"{model} shows skill", len(y), boot, _point_detail(leads))
+        return Verdict(TOO_FEW, leads, sentence)
     if all(np.isfinite(lows)) and min(lows) > 0:
         outcome = "skill"
     elif any(np.isfinite(h) and h < 0 for h in highs):
@@ -168,6 +176,10 @@ def _sentence(outcome: str, model: str, leads: dict[str, tuple[str, Interval]], 
         f"{model} shows no skill beyond the baselines: the {pct} interval of its lead over the best "
         f"baseline includes zero ({detail})."
     )
+
+
+def _point_detail(leads: dict[str, tuple[str, Interval]]) -> str:
+    return " and ".join(f"{LABELS[m]} {iv.estimate:+.3f} over {base}" for m, (base, iv) in leads.items())
 
 
 def _check(y: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

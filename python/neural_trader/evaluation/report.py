@@ -79,7 +79,8 @@ class ClassificationResult:
         model, baselines, label: names.
         boot: the bootstrap settings.
         sections: ``{section: {predictor: {metric: Interval}}}``, each segment then ``"overall"``.
-        info: ``{section: {"symbol", "windows", "first", "last", "up_share"}}``.
+        info: ``{section: {"symbol", "windows", "first", "last", "up_share", "blocks", "reliable"}}``
+            (``blocks``: effective bootstrap blocks; ``reliable``: enough of them for intervals).
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
@@ -147,6 +148,9 @@ def classification_result(
             "first": _date(seg.dates[0]),
             "last": _date(seg.dates[-1]),
             "up_share": float(np.mean(seg.y == 1)),
+            # Effective bootstrap blocks: below boot.min_blocks the section's figures have no interval.
+            "blocks": boot.effective_blocks(len(seg.y)),
+            "reliable": boot.enough(len(seg.y)),
         }
     overall = parts[-1]
     result = ClassificationResult(
@@ -215,7 +219,13 @@ def forecast_result(
         target[picks],
         {k: v[picks] for k, v in forecasts.items()},
     )
-    info = {"windows": len(target), "first": _date(dates[0]), "last": _date(dates[-1])}
+    info = {
+        "windows": len(target),
+        "first": _date(dates[0]),
+        "last": _date(dates[-1]),
+        "blocks": boot.effective_blocks(len(target)),
+        "reliable": boot.enough(len(target)),
+    }
     return ForecastResult(model, targets, target.shape[1], season, boot, scores, info, examples)
 
 
@@ -305,6 +315,7 @@ def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
         "n_resamples": boot.n_resamples,
         "confidence": boot.confidence,
         "seed": boot.seed,
+        "min_blocks": boot.min_blocks,
     }
 
 
@@ -313,11 +324,15 @@ def write_report(
     doc: dict[str, Any],
     classification: ClassificationResult | None = None,
     forecast: ForecastResult | None = None,
+    *,
+    extra_figures: list[Path] | tuple[Path, ...] = (),
 ) -> list[Path]:
-    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``; returns the paths written."""
+    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``, each atomically (temporary
+    file, fsync, rename); returns the paths written. ``extra_figures``: plots the caller already wrote
+    there, listed in the document's ``figures``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = list(extra_figures)
     if classification is not None:
         c = classification
         path = out / "scores.png"

@@ -9,6 +9,7 @@ periods of one symbol must not overlap, so no window is counted twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -59,26 +60,33 @@ def fit_baselines(
     ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
     """
     y = train.y[:, 0].astype(np.int64)
-    out = {}
-    for name in names:
-        if name not in BASELINES:
-            raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    return {name: make_baseline(name, spec, scaler, seed).fit(train.x, y) for name in names}
+
+
+def make_baseline(name: str, spec: DataSpec, scaler: Scaler | None, seed: int = 0, **params: Any) -> Baseline:
+    """The (unfitted) baseline ``name`` for windows of ``spec``; ``params`` override its settings (e.g.
+    ``C`` of ``logreg``, ``lookback`` of ``momentum``), as ``tune`` searches them.
+
+    Raises:
+        ConfigError: an unknown baseline, or a setting it does not have.
+    """
+    if name not in BASELINES:
+        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    try:
         if name == "momentum":
             if spec.inputs == "features":
                 assert scaler is not None
                 col = spec.input_columns.index("log_return")
                 mean, std = scaler.arrays()
-                model: Baseline = MomentumBaseline(
-                    col, lookback=spec.window, kind="sum", zero=-mean[col] / std[col]
-                )
-            else:
-                model = MomentumBaseline(3, lookback=max(1, spec.window - 1), kind="change")
-        elif name == "rf":
-            model = RandomForestBaseline(seed=seed, n_jobs=1)
-        else:
-            model = BASELINES[name]()
-        out[name] = model.fit(train.x, y)
-    return out
+                settings = {"lookback": spec.window, "kind": "sum", "zero": -mean[col] / std[col], **params}
+                return MomentumBaseline(col, **settings)
+            settings = {"lookback": max(1, spec.window - 1), "kind": "change", **params}
+            return MomentumBaseline(3, **settings)
+        if name == "rf":
+            return RandomForestBaseline(**{"seed": seed, "n_jobs": 1, **params})
+        return BASELINES[name](**params)
+    except TypeError as exc:  # a setting the baseline's constructor does not take
+        raise ConfigError(f"baseline {name!r} has no setting among {sorted(params)}: {exc}") from None
 
 
 def _check_same(models: list[TrainedModel]) -> None:
