@@ -7,6 +7,8 @@ import argparse
 import os
 from typing import Any
 
+from neural_trader import recipe
+from neural_trader.cli import task_options
 from neural_trader.cli.options import (
     UsageError,
     line,
@@ -58,6 +60,7 @@ def add(sub: Any) -> None:
         action="store_true",
         help="unweighted loss (class_weights off; default: inverse class frequency)",
     )
+    task_options.add(p)
     e = p.add_argument_group("pre-trained encoder")
     e.add_argument("--pretrained-encoder", metavar="PATH", help="encoder file from `neural-trader pretrain`")
     e.add_argument(
@@ -70,7 +73,7 @@ def add(sub: Any) -> None:
         "--unfreeze-after",
         type=non_negative_int,
         help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
-        "(default: frozen to the end)",
+        f"(default: {recipe.FREEZE_EPOCHS}, the recipe's; a value >= --epochs keeps it frozen)",
     )
     e.add_argument(
         "--log-pretrained-stats",
@@ -89,17 +92,24 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     task = task_of(args.model)
+    task_options.check(args, task)
     spec = DataSpec(
         task=task,
         inputs=args.inputs,
         window=args.window,
         horizon=args.horizon,
         targets=args.targets if task == "forecast" else [],
+        horizons=args.horizons,
     )
+    schedule = task_options.teacher_forcing(args)
     if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
         raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
-    series = load_bars(args.data, args.horizon, args)
-    splits, where = choose_splits(series, horizon=args.horizon, split_file=args.split, fold=args.fold)
+    if args.unfreeze_after is not None and not args.freeze_encoder:
+        raise UsageError(
+            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder"
+        )
+    series = load_bars(args.data, spec.horizons, args)
+    splits, where = choose_splits(series, horizon=spec.horizon, split_file=args.split, fold=args.fold)
     out = args.out or os.path.join("runs", args.model)
     result = train(
         args.model,
@@ -112,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             num_layers=args.num_layers,
             num_heads=args.num_heads,
             dropout=args.dropout,
+            **({"teacher_forcing_ratio": schedule.start} if schedule is not None else {}),
         ),
         options=TrainOptions(
             epochs=args.epochs,
@@ -125,10 +136,17 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=device,
             progress=progress(args),
+            teacher_forcing=schedule,
+            **task_options.loss_weights(args),
         ),
         source=args.data,
     )
     line("model", f"{args.model} ({task} task, {spec.inputs} inputs, windows of {spec.window} bars)")
+    if task == "trend":
+        line("horizons", f"{', '.join(map(str, spec.horizons))} bars (splits and embargo by {spec.horizon})")
+    tf = task_options.describe(schedule, args.epochs)
+    if tf is not None:
+        line("teacher forcing", tf)
     line("data", f"{', '.join(s.symbol for s in series)}: {where}")
     line("windows", ", ".join(f"{k} {v}" for k, v in result.windows.items()))
     line("epochs", f"{result.epochs} (best {result.best_epoch}, validation loss {result.best_val_loss:.4f})")

@@ -6,12 +6,15 @@ plots can be drawn from any thread on a headless machine.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neural_trader.checkpoint import write_atomic
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import LABELS
 
@@ -26,8 +29,11 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _save(fig: Any, path: str | os.PathLike) -> None:
+    """PNG written atomically (temporary file, fsync, rename): a crash never leaves half a plot."""
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    write_atomic(Path(path), buffer.getvalue())
 
 
 def plot_equity(

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neural_trader.errors import ConfigError
+from neural_trader.evaluation.attention import AttentionMap, plot_attention
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import Verdict, score_intervals, verdict
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
@@ -82,6 +83,9 @@ class ClassificationResult:
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
+        other_labels: the results of the model's other direction labels (one per further horizon of a
+            multi-horizon model), each scored and decided on its own.
+        attention: the model's attention averaged over the test windows (attention models only).
     """
 
     model: str
@@ -93,6 +97,8 @@ class ClassificationResult:
     verdict: Verdict
     equity: dict[str, EquityCurves] = field(default_factory=dict)
     boundaries: dict[str, list[np.datetime64]] = field(default_factory=dict)
+    other_labels: list[ClassificationResult] = field(default_factory=list)
+    attention: AttentionMap | None = None
 
 
 def _date(d: Any) -> str:
@@ -181,7 +187,8 @@ def _concatenate(segments: list[Segment], name: str) -> Segment:
 
 @dataclass
 class ForecastResult:
-    """The forecast part of the report: scores over all test windows and a few examples to plot."""
+    """The forecast part of the report: scores over all test windows and a few examples to plot (and the
+    attention averaged over the test windows, for an attention model)."""
 
     model: str
     targets: list[str]
@@ -191,6 +198,7 @@ class ForecastResult:
     scores: ForecastScores
     info: dict[str, Any]
     examples: ForecastSegment
+    attention: AttentionMap | None = None
 
 
 def forecast_result(
@@ -261,6 +269,10 @@ def report_document(
             "outcome": c.verdict.outcome,
             "sentence": c.verdict.sentence,
         }
+        if c.other_labels:
+            doc["classification"]["other_labels"] = [
+                report_document(title, {}, other)["classification"] for other in c.other_labels
+            ]
         doc["equity"] = {
             "cost_bps": next(iter(c.equity.values())).cost_bps,
             "band": next(iter(c.equity.values())).band,
@@ -291,11 +303,26 @@ def report_document(
         }
     if parity:
         doc["parity"] = parity
+    attention = _attention(classification, forecast)
+    if attention is not None:
+        doc["attention"] = attention.to_dict()
     if classification is not None:
         doc["verdict"] = classification.verdict.sentence
+        if classification.other_labels:
+            doc["verdict"] = " ".join(
+                f"{c.label}: {c.verdict.sentence}" for c in (classification, *classification.other_labels)
+            )
     elif forecast is not None:
         doc["verdict"] = forecast.scores.sentence
     return _finite(doc)
+
+
+def _attention(
+    classification: ClassificationResult | None, forecast: ForecastResult | None
+) -> AttentionMap | None:
+    if classification is not None and classification.attention is not None:
+        return classification.attention
+    return forecast.attention if forecast is not None else None
 
 
 def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
@@ -313,7 +340,8 @@ def write_report(
     classification: ClassificationResult | None = None,
     forecast: ForecastResult | None = None,
 ) -> list[Path]:
-    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``; returns the paths written."""
+    """Writes ``report.md``, ``report.json`` and the plots (``attention.png`` for an attention model) into
+    ``out_dir``; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -322,6 +350,10 @@ def write_report(
         path = out / "scores.png"
         plot_intervals(path, c.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
         written.append(path)
+        for other in c.other_labels:
+            path = out / f"scores_{_slug(other.label)}.png"
+            plot_intervals(path, other.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
+            written.append(path)
         for symbol, curves in c.equity.items():
             path = out / ("equity.png" if len(c.equity) == 1 else f"equity_{_slug(symbol)}.png")
             title = f"{symbol}: long/flat/short on the predictions, {curves.cost_bps:g} bp per unit traded"
@@ -338,6 +370,12 @@ def write_report(
             forecast.scores.mae_by_step,
             name=forecast.targets[0],
         )
+        written.append(path)
+    attention = _attention(classification, forecast)
+    if attention is not None:
+        path = out / "attention.png"
+        model = classification.model if classification is not None else forecast.model  # type: ignore[union-attr]
+        plot_attention(path, attention, title=model)
         written.append(path)
     doc = {**doc, "figures": [p.name for p in written]}
     (out / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
