@@ -168,7 +168,7 @@ def format_result(result: dict[str, Any]) -> str:
             f"batch(es): {result['seconds_per_val_batch']:.3f} s/batch",
             f"seconds per epoch      {result['seconds_per_epoch']:.1f} (projected: "
             f"{result['steps_per_epoch']} steps + {result['val_batches_per_epoch']} validation batches)",
-            f"{w['epochs']} epochs            {result['projected_minutes']:.1f} min projected "
+            f"{str(w['epochs']) + ' epochs':<22} {result['projected_minutes']:.1f} min projected "
             f"({ratio:.2g}x the recipe's ~{result['recipe_reference_minutes']:g} min on an RTX 4090)",
         ]
     )
