@@ -131,6 +131,7 @@ def test_teacher_forcing_schedule_lands_in_the_history_and_the_report_shows_atte
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((report / "report.json").read_text())
     assert doc["attention"]["shape"] == [5, 16] and "attention.png" in doc["figures"]
+    assert doc["attention"]["model"] == "lstm_attention"
     weights = doc["attention"]["weights"]
     assert all(abs(sum(row) - 1.0) < 1e-4 for row in weights)  # each query's weights sum to 1
     assert (report / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

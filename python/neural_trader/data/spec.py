@@ -106,8 +106,12 @@ class DataSpec:
         return [FEATURE_NAMES.index(t) for t in self.targets]
 
     def to_json(self) -> str:
-        """The spec as one JSON object (sorted keys), the form stored in checkpoint metadata."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """The spec as one JSON object (sorted keys), the form stored in checkpoint metadata; ``horizons``
+        only when there are several (one is ``horizon``, as specs written before it existed say)."""
+        values = asdict(self)
+        if values["horizons"] == [self.horizon]:
+            del values["horizons"]
+        return json.dumps(values, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> DataSpec:

@@ -129,7 +129,7 @@ def _attention(a: dict[str, Any], figures: list[str]) -> list[str]:
     rows = "one row per forecast step" if a["queries"] == "forecast step" else "one query: the final state"
     lines = [
         "",
-        "## Where the model looks",
+        f"## Where {a.get('model') or 'the model'} looks",
         "",
         f"Attention weights over the {t} bars of the window ({rows}), averaged over {a['windows']} test "
         f"windows. The last {a['recent_steps']} bars receive {a['recent_share']:.0%} of the attention "

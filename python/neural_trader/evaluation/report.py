@@ -303,9 +303,9 @@ def report_document(
         }
     if parity:
         doc["parity"] = parity
-    attention = _attention(classification, forecast)
+    attention, owner = _attention(classification, forecast)
     if attention is not None:
-        doc["attention"] = attention.to_dict()
+        doc["attention"] = {"model": owner, **attention.to_dict()}
     if classification is not None:
         doc["verdict"] = classification.verdict.sentence
         if classification.other_labels:
@@ -319,10 +319,14 @@ def report_document(
 
 def _attention(
     classification: ClassificationResult | None, forecast: ForecastResult | None
-) -> AttentionMap | None:
+) -> tuple[AttentionMap | None, str]:
+    """The attention map of the report and the model it belongs to (the classifier's, else the
+    forecaster's: in the quickstart only the forecaster has attention)."""
     if classification is not None and classification.attention is not None:
-        return classification.attention
-    return forecast.attention if forecast is not None else None
+        return classification.attention, classification.model
+    if forecast is not None and forecast.attention is not None:
+        return forecast.attention, forecast.model
+    return None, ""
 
 
 def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
@@ -371,11 +375,10 @@ def write_report(
             name=forecast.targets[0],
         )
         written.append(path)
-    attention = _attention(classification, forecast)
+    attention, owner = _attention(classification, forecast)
     if attention is not None:
         path = out / "attention.png"
-        model = classification.model if classification is not None else forecast.model  # type: ignore[union-attr]
-        plot_attention(path, attention, title=model)
+        plot_attention(path, attention, title=owner)
         written.append(path)
     doc = {**doc, "figures": [p.name for p in written]}
     (out / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

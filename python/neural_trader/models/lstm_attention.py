@@ -65,7 +65,8 @@ class LSTMAttentionConfig:
     # Between LSTM layers and before the output projection; inference (and the Rust twin) ignores it.
     dropout: float = 0.1
     # Chance per decoder step, in training, of reading the true previous target instead of the model's own
-    # forecast; decay it over epochs with neural_trader.models.teacher_forcing.ScheduledSampling.
+    # forecast (the trainer's ForecastTask passes the targets); a ScheduledSampling in the task's options
+    # (`train --teacher-forcing-schedule`) overrides it per epoch, starting from this value.
     teacher_forcing_ratio: float = 0.5
     layer_norm: bool = True
     # Input columns the decoder forecasts and is seeded from (the last observed values start decoding).
