@@ -169,7 +169,8 @@ def test_trend_attention_trains_both_horizons_and_evaluate_predict_score_each(
     for part in (c, c["other_labels"][0]):
         scores = part["sections"][-1]["scores"]
         assert set(scores) == {"trend_attention", "majority", "xgb", "stack"}
-        assert {"precision_0", "precision_1", "f1_0", "f1_1"} <= set(scores["stack"])
+        per_class = part["sections"][-1]["class_scores"]
+        assert set(per_class["stack"]) == {"precision_0", "precision_1", "f1_0", "f1_1"}
     assert "scores_direction_30.png" in doc["figures"] and doc["attention"]["shape"] == [1, 16]
     assert doc["verdict"].startswith("direction_7: ") and " direction_30: " in doc["verdict"]
     md = (report / "report.md").read_text()

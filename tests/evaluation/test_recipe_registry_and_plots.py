@@ -162,3 +162,19 @@ def test_pretrain_workload_projection_is_consistent() -> None:
     assert r["projected_minutes"] == pytest.approx(r["seconds_per_epoch"] * 50 / 60)
     assert w["mask"] == {"strategy": "patch", "patch_size": 7, "ratio": 0.15} and r["threads"] == 1
     assert "50 epochs" in format_result(r)
+
+
+def test_the_heat_map_belongs_to_the_model_that_has_attention() -> None:
+    from types import SimpleNamespace
+
+    from neural_trader.evaluation.report import _attention
+
+    amap = AttentionMap(np.full((2, 4), 0.25), 10, "forecast step")
+    classifier = SimpleNamespace(model="bilstm_classifier", attention=None)
+    forecaster = SimpleNamespace(model="lstm_attention", attention=amap)
+    assert _attention(classifier, forecaster) == (amap, "lstm_attention")  # the quickstart's case
+    assert _attention(SimpleNamespace(model="trend_attention", attention=amap), None) == (
+        amap,
+        "trend_attention",
+    )
+    assert _attention(classifier, None) == (None, "")

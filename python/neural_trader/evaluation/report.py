@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation.attention import AttentionMap, plot_attention
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.classification import Verdict, score_intervals, verdict
+from neural_trader.evaluation.classification import CLASS_METRICS, Verdict, score_intervals, verdict
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
 from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
@@ -258,7 +258,13 @@ def report_document(
                     "name": name,
                     **c.info[name],
                     "scores": {
-                        p: {m: interval_dict(iv) for m, iv in scores.items()} for p, scores in table.items()
+                        p: {m: interval_dict(iv) for m, iv in scores.items() if m not in CLASS_METRICS}
+                        for p, scores in table.items()
+                    },
+                    # Per class (precision, F1 of down and up), apart from the headline metrics.
+                    "class_scores": {
+                        p: {m: interval_dict(scores[m]) for m in CLASS_METRICS if m in scores}
+                        for p, scores in table.items()
                     },
                 }
                 for name, table in c.sections.items()
