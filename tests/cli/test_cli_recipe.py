@@ -191,3 +191,8 @@ def test_trend_attention_trains_both_horizons_and_evaluate_predict_score_each(
     for h in (7, 30):
         assert {f"p_down_{h}", f"p_up_{h}", f"predicted_{h}", f"trend_{h}"} <= set(frame.columns)
     assert ((frame["p_up_30"] + frame["p_down_30"] - 1).abs() < 1e-6).all()
+
+
+def test_pretrain_workload_options_need_only_pretrain(cli, user_error) -> None:
+    user_error(cli("bench", "--only", "kernels", "--steps", "2"), "--steps", "--only pretrain")
+    user_error(cli("bench", "--threads", "2"), "--threads", "--only pretrain")
