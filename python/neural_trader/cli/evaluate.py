@@ -60,7 +60,9 @@ def add(sub: Any) -> None:
         "--baselines",
         nargs="+",
         default=["majority", "momentum", "logreg"],
-        help="baselines to compare with (default: majority momentum logreg; rf also available)",
+        help="baselines to compare with (default: majority momentum logreg; also rf, xgb (gradient-boosted "
+        "trees, pip install 'neural_trader[xgb]') and stack (logreg + rf stacked on time-ordered "
+        "out-of-fold predictions); `neural-trader models` lists them)",
     )
     p.add_argument(
         "--season", type=positive_int, default=5, help="seasonal-naive season in bars (default: 5)"
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     models = [read_trained(p) for p in args.checkpoint]
-    series = load_bars(args.data, models[0].spec.horizon, args)
+    series = load_bars(args.data, models[0].spec.horizons or models[0].spec.horizon, args)
     out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
     refuse_overwriting_inputs(
         {"--out": report_paths(out, [s.symbol for s in series])},
@@ -104,15 +106,18 @@ def run(args: argparse.Namespace) -> int:
     doc = report_document(title, context, classification, forecast)
     written = write_report(out, doc, classification, forecast)
     if classification is not None:
-        overall = doc["classification"]["sections"][-1]
-        line(
-            "test windows",
-            f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
-            f"share up {overall['up_share']:.3f}",
-        )
-        for name, scores in overall["scores"].items():
-            ba, mcc = scores["balanced_accuracy"], scores["mcc"]
-            line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
+        c = doc["classification"]
+        for part in (c, *c.get("other_labels", [])):
+            overall = part["sections"][-1]
+            label = f" ({part['label']})" if c.get("other_labels") else ""
+            line(
+                "test windows",
+                f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
+                f"share up {overall['up_share']:.3f}{label}",
+            )
+            for name, scores in overall["scores"].items():
+                ba, mcc = scores["balanced_accuracy"], scores["mcc"]
+                line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
     if forecast is not None:
         f = doc["forecast"]
         line("test windows", f"{f['windows']}, {f['first']} .. {f['last']}")

@@ -188,8 +188,8 @@ def line(key: str, value: object) -> None:
     print(f"{key:<20} {value}")
 
 
-def load_bars(path: str, horizon: int, args: argparse.Namespace) -> list[Any]:
-    """The series of a bars file or folder, with the command's ``--nan-policy``."""
+def load_bars(path: str, horizon: int | list[int], args: argparse.Namespace) -> list[Any]:
+    """The series of a bars file or folder (labels for each horizon), with the command's ``--nan-policy``."""
     from neural_trader.data import load_series
 
     return load_series(path, horizon, nan_policy=args.nan_policy)

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     device = setup(args)
     trained = read_trained(args.checkpoint)
-    series = load_bars(args.data, trained.spec.horizon, args)
+    series = load_bars(args.data, trained.spec.horizons or trained.spec.horizon, args)
     frame = predict(trained, series, use_native=args.native, device=device)
     out = Path(args.output)
     if out.parent != Path(""):

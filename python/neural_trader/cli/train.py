@@ -7,6 +7,8 @@ import argparse
 import os
 from typing import Any
 
+from neural_trader import recipe
+from neural_trader.cli import task_options
 from neural_trader.cli.options import (
     UsageError,
     line,
@@ -72,6 +74,7 @@ def add(sub: Any) -> None:
         action="store_true",
         help="unweighted loss (class_weights off; default: inverse class frequency)",
     )
+    task_options.add(p)
     e = p.add_argument_group("pre-trained encoder")
     e.add_argument("--pretrained-encoder", metavar="PATH", help="encoder file from `neural-trader pretrain`")
     e.add_argument(
@@ -84,7 +87,7 @@ def add(sub: Any) -> None:
         "--unfreeze-after",
         type=non_negative_int,
         help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
-        "(default: frozen to the end)",
+        f"(default: {recipe.FREEZE_EPOCHS}, the recipe's; a value >= --epochs keeps it frozen)",
     )
     e.add_argument(
         "--log-pretrained-stats",
@@ -103,22 +106,29 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     task = task_of(args.model)
+    task_options.check(args, task)
     spec = DataSpec(
         task=task,
         inputs=args.inputs,
         window=args.window,
         horizon=args.horizon,
         targets=args.targets if task == "forecast" else [],
+        horizons=args.horizons,
     )
+    schedule = task_options.teacher_forcing(args)
     if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
         raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
+    if args.unfreeze_after is not None and not args.freeze_encoder:
+        raise UsageError(
+            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder"
+        )
     out, resume = _out_and_resume(args)
     refuse_overwriting_inputs(
         {"--out": [os.path.join(out, name) for name in RUN_FILES]},
         {"--data": args.data, "--split": args.split, "--pretrained-encoder": args.pretrained_encoder},
     )
-    series = load_bars(args.data, args.horizon, args)
-    splits, where = choose_splits(series, horizon=args.horizon, split_file=args.split, fold=args.fold)
+    series = load_bars(args.data, spec.horizons, args)
+    splits, where = choose_splits(series, horizon=spec.horizon, split_file=args.split, fold=args.fold)
     result = train(
         args.model,
         series,
@@ -130,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             num_layers=args.num_layers,
             num_heads=args.num_heads,
             dropout=args.dropout,
+            **({"teacher_forcing_ratio": schedule.start} if schedule is not None else {}),
         ),
         options=TrainOptions(
             epochs=args.epochs,
@@ -144,10 +155,17 @@ def run(args: argparse.Namespace) -> int:
             device=device,
             progress=progress(args),
             resume_from=resume,
+            teacher_forcing=schedule,
+            **task_options.loss_weights(args),
         ),
         source=args.data,
     )
     line("model", f"{args.model} ({task} task, {spec.inputs} inputs, windows of {spec.window} bars)")
+    if task == "trend":
+        line("horizons", f"{', '.join(map(str, spec.horizons))} bars (splits and embargo by {spec.horizon})")
+    tf = task_options.describe(schedule, args.epochs)
+    if tf is not None:
+        line("teacher forcing", tf)
     line("data", f"{', '.join(s.symbol for s in series)}: {where}")
     line("windows", ", ".join(f"{k} {v}" for k, v in result.windows.items()))
     line("epochs", f"{result.epochs} (best {result.best_epoch}, validation loss {result.best_val_loss:.4f})")

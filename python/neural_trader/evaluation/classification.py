@@ -25,12 +25,23 @@ import numpy as np
 from neural_trader.errors import ShapeError
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.intervals import TOO_FEW, Bootstrap, too_few_sentence
-from neural_trader.training.metrics import accuracy, balanced_accuracy, brier, mcc, roc_auc
+from neural_trader.training.metrics import (
+    accuracy,
+    balanced_accuracy,
+    brier,
+    mcc,
+    per_class_f1,
+    per_class_precision,
+    roc_auc,
+)
 
 #: Reported metrics, in table order.
 METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "mcc", "roc_auc", "brier")
+#: Per-class metrics (class 0 = down, 1 = up), reported in a second table: precision (of the windows
+#: called "up", the share that went up) and F1. 0 for a class a predictor never calls (scikit-learn's).
+CLASS_METRICS: tuple[str, ...] = ("precision_0", "precision_1", "f1_0", "f1_1")
 #: Whether a larger value is better (Brier is an error).
-HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in METRICS}
+HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in (*METRICS, *CLASS_METRICS)}
 #: Metrics whose paired lead decides the verdict.
 VERDICT_METRICS: tuple[str, ...] = ("balanced_accuracy", "mcc")
 LABELS = {
@@ -39,6 +50,10 @@ LABELS = {
     "mcc": "MCC",
     "roc_auc": "ROC-AUC",
     "brier": "Brier",
+    "precision_0": "precision (down)",
+    "precision_1": "precision (up)",
+    "f1_0": "F1 (down)",
+    "f1_1": "F1 (up)",
 }
 
 _SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -47,11 +62,16 @@ _SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "mcc": lambda y, p: mcc(y, p.argmax(axis=1)),
     "roc_auc": roc_auc,
     "brier": brier,
+    "precision_0": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[0],
+    "precision_1": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[1],
+    "f1_0": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[0],
+    "f1_1": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[1],
 }
 
 
 def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Point values of :data:`METRICS` for labels ``(N,)`` and class probabilities ``(N, C)``.
+    """Point values of :data:`METRICS` and :data:`CLASS_METRICS` for labels ``(N,)`` and class
+    probabilities ``(N, C)``.
 
     Example:
         >>> s = score(np.array([0, 1, 1]), np.array([[0.8, 0.2], [0.4, 0.6], [0.6, 0.4]]))
@@ -63,7 +83,7 @@ def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 
 
 def score_intervals(y: np.ndarray, proba: np.ndarray, boot: Bootstrap) -> dict[str, Interval]:
-    """Every metric of :data:`METRICS` with its bootstrap interval."""
+    """Every metric of :data:`METRICS` and :data:`CLASS_METRICS` with its bootstrap interval."""
     y, p = _check(y, proba)
     return {name: boot.interval(fn, y, p) for name, fn in _SCORES.items()}
 

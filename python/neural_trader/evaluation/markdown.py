@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neural_trader.evaluation.classification import LABELS, METRICS
+from neural_trader.evaluation.classification import CLASS_METRICS, LABELS, METRICS
 from neural_trader.evaluation.tune_markdown import search_markdown, statistics_markdown
 
 _EQUITY_COLUMNS = (
@@ -94,9 +94,14 @@ def _classification(c: dict[str, Any]) -> list[str]:
         ]
         rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
         lines += _table(header, rows)
+        rows = [[p, *[_iv(scores.get(m)) for m in CLASS_METRICS]] for p, scores in section["scores"].items()]
+        lines += ["", "Per class (0 when the predictor never calls that class):", ""]
+        lines += _table(["predictor", *[LABELS[m] for m in CLASS_METRICS]], rows)
     lines += ["", "### Lead of the model over the best baseline (paired intervals)", ""]
     rows = [[LABELS[m], d["baseline"], _lead(d)] for m, d in c["leads"].items()]
     lines += _table(["measure", "best baseline", "lead [95% CI]"], rows)
+    for other in c.get("other_labels", []):
+        lines += ["", *_classification(other), "", other["sentence"]]
     return lines
 
 
@@ -145,6 +150,21 @@ def _forecast(f: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _attention(a: dict[str, Any], figures: list[str]) -> list[str]:
+    q, t = a["shape"]
+    rows = "one row per forecast step" if a["queries"] == "forecast step" else "one query: the final state"
+    lines = [
+        "",
+        f"## Where {a.get('model') or 'the model'} looks",
+        "",
+        f"Attention weights over the {t} bars of the window ({rows}), averaged over {a['windows']} test "
+        f"windows. The last {a['recent_steps']} bars receive {a['recent_share']:.0%} of the attention "
+        f"(uniform attention would give them {a['uniform_share']:.0%}).",
+    ]
+    lines += [""] + [f"![attention]({f})" for f in figures if f == "attention.png"]
+    return lines
+
+
 def _parity(p: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["", "## Native engine parity", ""]
     rows = [
@@ -169,12 +189,14 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += [""] + search_markdown(doc["tuning"], figures)
     if "classification" in doc:
         lines += [""] + _classification(doc["classification"])
-        lines += [""] + [f"![scores]({f})" for f in figures if f == "scores.png"]
+        lines += [""] + [f"![scores]({f})" for f in figures if f.startswith("scores")]
     if "equity" in doc:
         lines += _equity(doc["equity"], figures)
     if "forecast" in doc:
         lines += _forecast(doc["forecast"])
         lines += [""] + [f"![forecast]({f})" for f in figures if f == "forecast.png"]
+    if "attention" in doc:
+        lines += _attention(doc["attention"], figures)
     if "parity" in doc:
         lines += _parity(doc["parity"])
     if "tuning" in doc:

@@ -75,7 +75,8 @@ class Trainer:
             identity_differences`).
 
     Attributes:
-        history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``).
+        history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``,
+            and what the task's ``start_epoch`` returns, e.g. ``teacher_forcing_ratio``).
         stopper: the early-stopping state (best value and epoch).
         epoch: epochs completed. step: optimizer steps taken.
     """
@@ -157,11 +158,12 @@ class Trainer:
         while self.epoch < cfg.epochs and not self.stopper.should_stop:
             started = time.perf_counter()
             self._maybe_unfreeze()
-            self._begin_epoch(train_loader)
+            task_values = self._begin_epoch(train_loader)
             train_loss = self._train_epoch(batches, total_steps)
             val = self.evaluate(val_loader)
             self.epoch += 1
             record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self._current_lr()}
+            record.update(task_values)
             record.update({f"val_{k}": v for k, v in val.items()})
             record["seconds"] = time.perf_counter() - started
             # Every rank decides on rank 0's record: the same early stop, schedule step and best epoch.
@@ -184,13 +186,18 @@ class Trainer:
         distributed.barrier()  # rank 0's files exist for every rank once fit returns
         return self.history
 
-    def _begin_epoch(self, train_loader: Iterable) -> None:
-        """Tells the loader's sampler and dataset which epoch starts: a ``DistributedSampler`` shuffles by
-        it, an epoch-aware dataset (e.g. :class:`~neural_trader.training.MaskedWindows`) draws by it."""
+    def _begin_epoch(self, train_loader: Iterable) -> dict[str, float]:
+        """Tells the loader's sampler, its dataset and the task which epoch starts: a
+        ``DistributedSampler`` shuffles by it, an epoch-aware dataset (e.g.
+        :class:`~neural_trader.training.MaskedWindows`) draws by it, a task with ``start_epoch`` (e.g.
+        :class:`~neural_trader.training.ForecastTask`'s teacher-forcing schedule) sets itself by it and
+        returns values for the epoch's history record."""
         distributed.set_epoch(train_loader, self.epoch)
         dataset = getattr(train_loader, "dataset", None)
         if callable(getattr(dataset, "set_epoch", None)):
             dataset.set_epoch(self.epoch)
+        start = getattr(self.task, "start_epoch", None)
+        return dict(start(self.epoch, self._unwrapped())) if callable(start) else {}
 
     def _train_epoch(self, batches: Iterable, total_steps: int) -> float:
         cfg = self.config
@@ -237,9 +244,12 @@ class Trainer:
         cfg = self.config
         if cfg.schedule == "plateau":
             return  # ReduceLROnPlateau owns the learning rate.
-        floor = cfg.lr if cfg.schedule == "constant" else cfg.lr * cfg.min_lr_ratio
         lr = lr_at(
-            self.step, base_lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps, min_lr=floor
+            self.step,
+            base_lr=cfg.lr,
+            warmup_steps=cfg.warmup_steps,
+            total_steps=total_steps,
+            min_lr=cfg.lr_floor(),
         )
         for group in self.optimizer.param_groups:
             group["lr"] = lr * self.lr_scale
