@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from conftest import run_cli
+from cli_helpers import run_cli
 
 
 def test_bench_quick_times_every_runtime_and_kernel(tmp_path: Path) -> None:

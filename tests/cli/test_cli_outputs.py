@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import TINY, assert_user_error, run_cli
 
 import neural_trader as nt
-from conftest import TINY, assert_user_error, run_cli
 
 
 def run_limited(

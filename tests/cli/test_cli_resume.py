@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from cli_helpers import assert_user_error, run_cli
 
-from conftest import assert_user_error, run_cli
 from neural_trader.training.resume import read_training_state
 
 FAULTS = Path(__file__).with_name("faults")

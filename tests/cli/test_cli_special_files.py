@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import TINY, assert_user_error
+from cli_helpers import TINY, assert_user_error
 
 LIMIT_S = 300  # only there to stop a hang: each command here ends in a few seconds
 MAX_RSS_MB = 2048
