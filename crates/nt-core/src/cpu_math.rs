@@ -5,8 +5,6 @@
 //! after another), so that every product streams them front to back. The x86-64 versions use AVX2+FMA,
 //! chosen at run time; the portable versions do the same arithmetic in plain loops.
 
-use rayon::prelude::*;
-
 /// Lanes of an AVX2 register of f32.
 const LANES: usize = 8;
 
@@ -346,54 +344,6 @@ pub(crate) fn gemm_bias(
             tile.run(rows, &mut c[r * ldc + c0..], ldc);
             r += rows;
         }
-    }
-}
-
-/// A linear map `y = x W + b`, with `W` `(in, out)` packed for [`gemm_bias`] and `b` padded to it.
-#[derive(Debug, Clone)]
-pub(crate) struct Dense {
-    inputs: usize,
-    outputs: usize,
-    panels: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl Dense {
-    /// From `W` `(inputs, outputs)` row-major (the transpose of a torch `Linear` weight) and `b`.
-    pub(crate) fn new(w: &[f32], inputs: usize, outputs: usize, bias: &[f32]) -> Self {
-        Self {
-            inputs,
-            outputs,
-            panels: pack_panels(w, inputs, outputs, GEMM_PANEL),
-            bias: pad_to_panels(bias, GEMM_PANEL),
-        }
-    }
-
-    /// The bias, padded to whole [`GEMM_PANEL`] panels (what [`gemm_bias`] takes).
-    pub(crate) fn padded_bias(&self) -> &[f32] {
-        &self.bias
-    }
-
-    /// `x` `(rows, in)` -> `(rows, out)` on the calling thread.
-    pub(crate) fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.apply_on(x, rows, 1)
-    }
-
-    /// `x` `(rows, in)` -> `(rows, out)` by [`ROW_BLOCK`]-row blocks, spread over the current pool
-    /// when `threads > 1`.
-    pub(crate) fn apply_on(&self, x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
-        let (k, n) = (self.inputs, self.outputs);
-        let mut y = vec![0f32; rows * n];
-        let block = |(i, out): (usize, &mut [f32])| {
-            let a = &x[i * ROW_BLOCK * k..];
-            gemm_bias(a, k, out.len() / n, k, &self.panels, &self.bias, out, n, n);
-        };
-        if threads > 1 {
-            y.par_chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
-        } else {
-            y.chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
-        }
-        y
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! candle runs an LSTM step as ~15 separate tensor ops, each with its own allocation and dispatch; on a
 //! CPU that overhead is most of the time. This path keeps the same maths with weights packed once, at
-//! load, for the kernels of [`crate::cpu_math`]:
+//! load, for the kernels of `cpu_math.rs`:
 //! - **batch 1** (latency): the input projection of the whole sequence is one GEMM; each step adds the
 //!   recurrent product as broadcast-FMAs over `W_hh^T` packed in column panels (no horizontal sums),
 //!   then the fused gate nonlinearities. The two directions of a layer run on two threads.
@@ -12,19 +12,25 @@
 //!   batch is split into one contiguous part per thread, each running the whole stack on its own: rows
 //!   of a batch never interact, so no step waits for another thread.
 //!
-//! It is used for inference only (weights that are not candle `Var`s, on the CPU); training and CUDA
-//! stay on candle tensors. Parity with PyTorch is tested like the candle path (1e-5 absolute).
+//! It is built straight from the tensors of a checkpoint, by their `torch.nn.LSTM` names, and serves
+//! inference only; training and CUDA use its sibling `lstm.rs` on candle tensors. The two
+//! share [`LstmConfig`] and nothing else. Parity with PyTorch is tested at 1e-5 absolute.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
+use candle_core::Tensor;
 use rayon::prelude::*;
 
+use crate::checkpoint::{check_tensors, tensor_values};
+use crate::config::{lstm_tensor_names, LstmConfig};
+use crate::cpu_layers::Dense;
 use crate::cpu_math::{
-    activate, batch_parts, gemm_bias, pack_panels, pool_threads, transpose, vecmat_add, Dense,
-    GEMM_PANEL, ROW_BLOCK, VEC_PANEL,
+    activate, batch_parts, gemm_bias, pack_panels, pool_threads, transpose, vecmat_add, GEMM_PANEL,
+    ROW_BLOCK, VEC_PANEL,
 };
-use crate::error::Result;
-use crate::lstm::{LstmCell, LstmConfig};
+use crate::error::{fmt_shape, Error, Result};
+use crate::input::{check_finite, check_sequence_batch, tensor_from, FlatArray};
 
 /// Weights of one direction of one layer, laid out for the CPU kernels.
 #[derive(Debug, Clone)]
@@ -39,13 +45,30 @@ struct DirWeights {
 }
 
 impl DirWeights {
-    fn new(cell: &LstmCell) -> Result<Self> {
-        let (wi, wh, bi, bh) = cell.weights();
-        let (gates, input) = wi.dims2()?;
-        let hidden = gates / 4;
-        let w_ih_t = transpose(&wi.flatten_all()?.to_vec1::<f32>()?, gates, input);
-        let w_hh_t = transpose(&wh.flatten_all()?.to_vec1::<f32>()?, gates, hidden);
-        let bias: Vec<f32> = (bi + bh)?.to_vec1()?;
+    /// From torch's `weight_ih` `(4H, I)`, `weight_hh` `(4H, H)` and the two biases `(4H,)`.
+    fn new(
+        tensors: &HashMap<String, Tensor>,
+        names: &[String; 4],
+        input: usize,
+        hidden: usize,
+    ) -> Result<Self> {
+        let gates = 4 * hidden;
+        let [w_ih, w_hh, b_ih, b_hh] = names;
+        let w_ih_t = transpose(
+            &tensor_values(tensors, w_ih, &[gates, input])?,
+            gates,
+            input,
+        );
+        let w_hh_t = transpose(
+            &tensor_values(tensors, w_hh, &[gates, hidden])?,
+            gates,
+            hidden,
+        );
+        let bias: Vec<f32> = tensor_values(tensors, b_ih, &[gates])?
+            .iter()
+            .zip(tensor_values(tensors, b_hh, &[gates])?)
+            .map(|(a, b)| a + b)
+            .collect();
         let fused: Vec<f32> = w_ih_t.iter().chain(&w_hh_t).copied().collect();
         Ok(Self {
             input: Dense::new(&w_ih_t, input, gates, &bias),
@@ -64,15 +87,20 @@ struct CpuLayer {
 }
 
 impl CpuLayer {
-    fn new(cells: &[LstmCell]) -> Result<Self> {
-        let (gates, input) = match cells.first() {
-            Some(cell) => cell.weights().0.dims2()?,
-            None => (0, 0),
-        };
+    fn new(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        config: &LstmConfig,
+        layer: usize,
+    ) -> Result<Self> {
+        let (input, hidden) = (config.layer_input(layer), config.hidden_size);
+        let dirs = (0..config.num_directions())
+            .map(|d| DirWeights::new(tensors, &lstm_tensor_names(prefix, layer, d), input, hidden))
+            .collect::<Result<_>>()?;
         Ok(Self {
             input,
-            hidden: gates / 4,
-            dirs: cells.iter().map(DirWeights::new).collect::<Result<_>>()?,
+            hidden,
+            dirs,
         })
     }
 
@@ -195,27 +223,39 @@ impl CpuLayer {
 
 /// The stacked LSTM on the CPU kernels.
 #[derive(Debug, Clone)]
-pub(crate) struct CpuLstm {
+pub struct CpuLstm {
     config: LstmConfig,
     layers: Vec<CpuLayer>,
 }
 
 /// Output sequence `(B, T, H * dirs)`, `h_n` and `c_n` `(layers * dirs, B, H)`, all row-major.
-pub(crate) type CpuOutput = (Vec<f32>, Vec<f32>, Vec<f32>);
+pub type CpuOutput = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 impl CpuLstm {
-    pub(crate) fn new(config: LstmConfig, cells: &[Vec<LstmCell>]) -> Result<Self> {
-        let layers = cells
-            .iter()
-            .map(|dirs| CpuLayer::new(dirs))
+    /// The LSTM of `config` from tensors named as `torch.nn.LSTM`'s `state_dict()` under `prefix`
+    /// (`"encoder.lstm."`, or `""` for a bare LSTM). A missing or misshapen tensor is a checkpoint error
+    /// naming it.
+    pub fn from_tensors(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        config: LstmConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        let layers = (0..config.num_layers)
+            .map(|layer| CpuLayer::new(tensors, prefix, &config, layer))
             .collect::<Result<_>>()?;
         Ok(Self { config, layers })
     }
 
+    /// The sizes of this LSTM.
+    pub fn config(&self) -> &LstmConfig {
+        &self.config
+    }
+
     /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`). Called
     /// from a rayon pool (an engine's own), it uses that pool's threads; elsewhere it runs on the
-    /// calling thread alone.
-    pub(crate) fn forward(
+    /// calling thread alone. The caller checks the sizes (as [`forward_arrays`] does).
+    pub fn forward(
         &self,
         x: &[f32],
         batch: usize,
@@ -243,7 +283,7 @@ impl CpuLstm {
 
     /// [`forward`](Self::forward) on `threads` threads of the current pool, without splitting the
     /// batch: at batch 1 the two directions of a layer run in parallel; batched steps run serially.
-    pub(crate) fn forward_with(
+    pub fn forward_with(
         &self,
         x: &[f32],
         batch: usize,
@@ -269,6 +309,22 @@ impl CpuLstm {
             output = Some(layer.run(input, batch, steps, h, c, threads));
         }
         (output.unwrap_or_default(), h_n, c_n)
+    }
+
+    /// The last layer's final hidden states, forward then backward, side by side: `(B, H * dirs)` from
+    /// `h_n` `(layers * dirs, B, H)`, as `LSTMEncoder.final_hidden` of the PyTorch twins. (`out[:, -1]`
+    /// would give the backward direction one step of context.)
+    pub fn final_hidden(&self, h_n: &[f32], batch: usize) -> Vec<f32> {
+        let (hid, dirs) = (self.config.hidden_size, self.config.num_directions());
+        let top = (self.config.num_layers - 1) * dirs;
+        let mut out = vec![0f32; batch * dirs * hid];
+        for d in 0..dirs {
+            let rows = &h_n[(top + d) * batch * hid..(top + d + 1) * batch * hid];
+            for (b, row) in rows.chunks_exact(hid).enumerate() {
+                out[(b * dirs + d) * hid..(b * dirs + d + 1) * hid].copy_from_slice(row);
+            }
+        }
+        out
     }
 
     /// Rows `r` of the batch axis of a state `(layers * dirs, B, H)`.
@@ -317,4 +373,64 @@ fn interleave(mut parts: Vec<Vec<f32>>, rows: usize, hid: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Runs an LSTM given as PyTorch-named flat arrays (`weight_ih_l0`, ...; input and hidden sizes read from
+/// layer 0) on a flat `(B >= 1, T, F)` input with an optional initial state `(layers * dirs, B, H)`;
+/// returns `(output, h_n, c_n)` as flat arrays. Every missing, misshapen or extra tensor is named in one
+/// error. The entry point of the parity tests of the CPU LSTM.
+pub fn forward_arrays(
+    weights: HashMap<String, FlatArray>,
+    x: FlatArray,
+    num_layers: usize,
+    bidirectional: bool,
+    h0: Option<FlatArray>,
+    c0: Option<FlatArray>,
+) -> Result<(FlatArray, FlatArray, FlatArray)> {
+    let mut tensors = HashMap::new();
+    for (name, (values, dims)) in weights {
+        check_finite(&values, &dims, &format!("tensor {name}"))?;
+        let t = tensor_from(values, &dims, &format!("tensor {name}"))?;
+        tensors.insert(name, t);
+    }
+    let config = LstmConfig::infer(
+        |name| tensors.get(name).map(|t| t.dims().to_vec()),
+        "",
+        num_layers,
+        bidirectional,
+    )?;
+    check_tensors(&config.param_spec(""), &tensors)?;
+    let lstm = CpuLstm::from_tensors(&tensors, "", config)?;
+    let [batch, steps, _] = check_sequence_batch(&x.0, &x.1, config.input_size, "input x")?;
+    if batch == 0 {
+        return Err(Error::shape(
+            "input x",
+            "(batch >= 1, time, features)",
+            fmt_shape(&x.1),
+        ));
+    }
+    let rows = config.num_layers * config.num_directions();
+    let state_dims = [rows, batch, config.hidden_size];
+    let init = match (h0, c0) {
+        (None, None) => None,
+        (Some(h), Some(c)) => {
+            for (name, (values, dims)) in [("initial h_0", &h), ("initial c_0", &c)] {
+                if dims.as_slice() != state_dims
+                    || values.len() != rows * batch * config.hidden_size
+                {
+                    return Err(Error::shape(name, fmt_shape(&state_dims), fmt_shape(dims)));
+                }
+                check_finite(values, dims, name)?;
+            }
+            Some((h.0, c.0))
+        }
+        _ => return Err(Error::Config("give both h0 and c0, or neither".to_string())),
+    };
+    let init_refs = init.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
+    let (out, h, c) = lstm.forward(&x.0, batch, steps, init_refs);
+    Ok((
+        (out, vec![batch, steps, config.output_size()]),
+        (h, state_dims.to_vec()),
+        (c, state_dims.to_vec()),
+    ))
 }

@@ -1,0 +1,105 @@
+//! Layers of the CPU backends, read from a checkpoint by their torch names: a linear map on the packed
+//! GEMM of [`crate::cpu_math`] ([`Dense`]) and layer norm ([`LayerNorm`]). The candle twins build the
+//! same layers with candle-nn; nothing here imports them.
+
+use rayon::prelude::*;
+
+use crate::checkpoint::Checkpoint;
+use crate::config::LAYER_NORM_EPS;
+use crate::cpu_math::{gemm_bias, pack_panels, pad_to_panels, transpose, GEMM_PANEL, ROW_BLOCK};
+use crate::error::Result;
+
+/// A linear map `y = x W + b`, with `W` `(in, out)` packed for [`gemm_bias`] and `b` padded to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Dense {
+    inputs: usize,
+    outputs: usize,
+    panels: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Dense {
+    /// From `W` `(inputs, outputs)` row-major (the transpose of a torch `Linear` weight) and `b`.
+    pub(crate) fn new(w: &[f32], inputs: usize, outputs: usize, bias: &[f32]) -> Self {
+        Self {
+            inputs,
+            outputs,
+            panels: pack_panels(w, inputs, outputs, GEMM_PANEL),
+            bias: pad_to_panels(bias, GEMM_PANEL),
+        }
+    }
+
+    /// From a torch `Linear` layout: `weight` `(outputs, inputs)` row-major and `bias` `(outputs,)`.
+    pub(crate) fn from_torch(weight: &[f32], outputs: usize, inputs: usize, bias: &[f32]) -> Self {
+        Self::new(&transpose(weight, outputs, inputs), inputs, outputs, bias)
+    }
+
+    /// The torch `Linear(inputs, outputs)` stored as `{prefix}weight` and `{prefix}bias`.
+    pub(crate) fn linear(
+        ck: &Checkpoint,
+        prefix: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Self> {
+        let weight = ck.values(&format!("{prefix}weight"), &[outputs, inputs])?;
+        let bias = ck.values(&format!("{prefix}bias"), &[outputs])?;
+        Ok(Self::from_torch(&weight, outputs, inputs, &bias))
+    }
+
+    /// The bias, padded to whole [`GEMM_PANEL`] panels (what [`gemm_bias`] takes).
+    pub(crate) fn padded_bias(&self) -> &[f32] {
+        &self.bias
+    }
+
+    /// `x` `(rows, in)` -> `(rows, out)` on the calling thread.
+    pub(crate) fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        self.apply_on(x, rows, 1)
+    }
+
+    /// `x` `(rows, in)` -> `(rows, out)` by [`ROW_BLOCK`]-row blocks, spread over the current pool
+    /// when `threads > 1`. Each row's sums run in the same order whatever the blocks, so a row's
+    /// result does not depend on the rows around it.
+    pub(crate) fn apply_on(&self, x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
+        let (k, n) = (self.inputs, self.outputs);
+        let mut y = vec![0f32; rows * n];
+        let block = |(i, out): (usize, &mut [f32])| {
+            let a = &x[i * ROW_BLOCK * k..];
+            gemm_bias(a, k, out.len() / n, k, &self.panels, &self.bias, out, n, n);
+        };
+        if threads > 1 {
+            y.par_chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
+        } else {
+            y.chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
+        }
+        y
+    }
+}
+
+/// LayerNorm `(weight, bias)` over a row: `(x - mean) / sqrt(var + eps) * w + b`, population variance
+/// and torch's epsilon.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerNorm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl LayerNorm {
+    /// The torch `LayerNorm(width)` stored as `{prefix}weight` and `{prefix}bias`.
+    pub(crate) fn new(ck: &Checkpoint, prefix: &str, width: usize) -> Result<Self> {
+        Ok(Self {
+            weight: ck.values(&format!("{prefix}weight"), &[width])?,
+            bias: ck.values(&format!("{prefix}bias"), &[width])?,
+        })
+    }
+
+    /// Normalises `row` in place.
+    pub(crate) fn apply(&self, row: &mut [f32]) {
+        let n = row.len() as f32;
+        let mean = row.iter().sum::<f32>() / n;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+        let inv = 1.0 / (var + LAYER_NORM_EPS).sqrt();
+        for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+            *v = (*v - mean) * inv * w + b;
+        }
+    }
+}
