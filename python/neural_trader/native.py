@@ -86,13 +86,16 @@ class NativeModel:
             x: Array-like of real numbers; converted to C-contiguous float32 (and then read in place, with
                 the GIL released).
             return_attention: Also return the attention weights, averaged over heads (models with
-                attention only): ``(B, horizon, T)`` for ``lstm_attention``.
+                attention only): ``(B, horizon, T)`` for ``lstm_attention``, ``(B, T)`` for
+                ``enhanced_simple_lstm`` and ``trend_attention``.
 
         Returns:
             float32 array for a model with one output: for a classifier, logits ``(B, num_classes)``; for
-            ``lstm_attention``, the autoregressive forecast ``(B, horizon, output_size)``. A dict of arrays
-            (the twin's keys) for a model with several outputs. With ``return_attention``, a tuple
-            ``(output, attention)``.
+            ``lstm_attention``, the autoregressive forecast ``(B, horizon, output_size)``; for
+            ``lstm_encoder``, the encoder outputs ``(B, T, H * dirs)``. A dict of arrays with the twin's
+            keys for a model with several outputs (``trend_attention``: ``trend_{h}`` ``(B,)``,
+            ``direction_logits_{h}`` ``(B, 2)`` per horizon and ``attention_weights`` ``(B, T)``). With
+            ``return_attention``, a tuple ``(output, attention)``.
 
         Raises:
             ShapeError: wrong rank or width. DataError: NaN/Inf or a non-numeric dtype.
@@ -123,10 +126,18 @@ class NativeModel:
         return self._inner.teacher_forced(as_float32(x), as_float32(y, "y"), return_attention)
 
     def embed(self, x: Any) -> np.ndarray:
-        """The embeddings of windows ``(B, T, input_size)``: ``(B, embedding_size)`` (encoder models only).
+        """One embedding per window ``(B, T, input_size)``, for feeding other models (``lstm_encoder`` only).
+
+        The encoder's last layer's final hidden states, forward then backward: ``(B, hidden_size * dirs)``,
+        as ``PretrainedEncoder.embed`` of the PyTorch twin.
 
         Raises:
             ShapeError: wrong shapes. DataError: NaN/Inf. ConfigError: the model gives no embeddings.
+
+        Example:
+            >>> encoder = nt.native.load("encoder.safetensors")   # doctest: +SKIP
+            >>> encoder.embed(windows).shape                     # doctest: +SKIP
+            (1024, 256)
         """
         return self._inner.embed(as_float32(x))
 

@@ -1,6 +1,6 @@
 //! Layers of the CPU backends, read from a checkpoint by their torch names: a linear map on the packed
-//! GEMM of [`crate::cpu_math`] ([`Dense`]) and layer norm ([`LayerNorm`]). The candle twins build the
-//! same layers with candle-nn; nothing here imports them.
+//! GEMM of `cpu_math.rs` ([`Dense`]), an MLP of linear maps and ReLUs ([`Mlp`]) and layer norm
+//! ([`LayerNorm`]). The candle twins build the same layers with candle-nn; nothing here imports them.
 
 use rayon::prelude::*;
 
@@ -72,6 +72,61 @@ impl Dense {
             y.chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
         }
         y
+    }
+}
+
+/// An MLP as the PyTorch twins build it with `nn.Sequential`: `Linear -> ReLU -> Dropout` per hidden
+/// width, then (for a head) a final `Linear`. Dropout is the identity at inference, so layer `k` is the
+/// module at index `3k` of the sequence (`head.0`, `head.3`, ...).
+#[derive(Debug, Clone)]
+pub(crate) struct Mlp {
+    inputs: usize,
+    layers: Vec<Dense>,
+    /// Whether the last layer is followed by a ReLU (a trunk) or not (a head ending in its outputs).
+    relu_last: bool,
+}
+
+impl Mlp {
+    /// The sequence under `prefix` (e.g. `"head."`) mapping `inputs` features through `hidden` widths
+    /// and then, when `outputs` is given, to `outputs` (with no ReLU after it). `hidden` empty and no
+    /// `outputs` is the identity (an empty `nn.Sequential`).
+    pub(crate) fn new(
+        ck: &Checkpoint,
+        prefix: &str,
+        inputs: usize,
+        hidden: &[usize],
+        outputs: Option<usize>,
+    ) -> Result<Self> {
+        let mut layers = Vec::with_capacity(hidden.len() + 1);
+        let mut width = inputs;
+        for (k, &units) in hidden.iter().chain(outputs.as_ref()).enumerate() {
+            layers.push(Dense::linear(
+                ck,
+                &format!("{prefix}{}.", 3 * k),
+                width,
+                units,
+            )?);
+            width = units;
+        }
+        Ok(Self {
+            inputs,
+            layers,
+            relu_last: outputs.is_none(),
+        })
+    }
+
+    /// `x` `(rows, inputs)` -> `(rows, outputs)`.
+    pub(crate) fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut current: Option<Vec<f32>> = None;
+        for (k, layer) in self.layers.iter().enumerate() {
+            let mut y = layer.apply(current.as_deref().unwrap_or(x), rows);
+            if self.relu_last || k + 1 < self.layers.len() {
+                // Not `max(0.0)`, which would turn a NaN (from NaN weights) into 0; torch keeps it.
+                y.iter_mut().filter(|v| **v < 0.0).for_each(|v| *v = 0.0);
+            }
+            current = Some(y);
+        }
+        current.unwrap_or_else(|| x[..rows * self.inputs].to_vec())
     }
 }
 

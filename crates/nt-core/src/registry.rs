@@ -17,8 +17,10 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::models::{
-    BiLstmClassifier, BiLstmClassifierConfig, CpuBiLstmClassifier, CpuLstmAttention, LstmAttention,
-    LstmAttentionConfig,
+    BiLstmClassifier, BiLstmClassifierConfig, CpuBiLstmClassifier, CpuEnhancedSimpleLstm,
+    CpuLstmAttention, CpuLstmEncoder, CpuSimpleLstm, CpuTrendAttention, EnhancedSimpleLstm,
+    EnhancedSimpleLstmConfig, LstmAttention, LstmAttentionConfig, LstmEncoder, LstmEncoderConfig,
+    SimpleLstm, SimpleLstmConfig, TrendAttention, TrendAttentionConfig,
 };
 use crate::served::ServedModel;
 
@@ -43,6 +45,29 @@ pub const SERVED: &[Served] = &[
     Served {
         name: LstmAttentionConfig::NAME,
         load: |ck, device| backend(ck, device, LstmAttention::new, CpuLstmAttention::new),
+    },
+    Served {
+        name: SimpleLstmConfig::NAME,
+        load: |ck, device| backend(ck, device, SimpleLstm::new, CpuSimpleLstm::new),
+    },
+    Served {
+        name: EnhancedSimpleLstmConfig::NAME,
+        load: |ck, device| {
+            backend(
+                ck,
+                device,
+                EnhancedSimpleLstm::new,
+                CpuEnhancedSimpleLstm::new,
+            )
+        },
+    },
+    Served {
+        name: TrendAttentionConfig::NAME,
+        load: |ck, device| backend(ck, device, TrendAttention::new, CpuTrendAttention::new),
+    },
+    Served {
+        name: LstmEncoderConfig::NAME,
+        load: |ck, device| backend(ck, device, LstmEncoder::new, CpuLstmEncoder::new),
     },
 ];
 

@@ -1,14 +1,14 @@
-//! BiLSTMClassifier on the CPU kernels: the serving sibling of `bilstm_classifier.rs` (same maths,
-//! same checkpoint), built from the checkpoint's tensors by name. The encoder runs on
-//! [`crate::lstm_cpu`], the head on the packed GEMM; with several threads the batch is split into one part
-//! per thread, each running the whole model.
+//! BiLSTMClassifier on the CPU kernels: the serving sibling of `bilstm_classifier.rs` (same maths, same
+//! checkpoint), built from the checkpoint's tensors by name. The encoder runs on the CPU LSTM, the head on
+//! the packed GEMM; with several threads the batch is split into one part per thread, each running the
+//! whole model.
 
 use super::config::BiLstmClassifierConfig;
+use super::readout_cpu::CpuReadout;
 use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::cpu_layers::Dense;
 use crate::error::Result;
-use crate::lstm_cpu::CpuLstm;
 use crate::served::{
     in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
 };
@@ -17,7 +17,7 @@ use crate::served::{
 #[derive(Debug, Clone)]
 pub struct CpuBiLstmClassifier {
     config: BiLstmClassifierConfig,
-    encoder: CpuLstm,
+    readout: CpuReadout,
     head: Dense,
 }
 
@@ -26,10 +26,10 @@ impl CpuBiLstmClassifier {
     /// `encoder.lstm.*` and `head.{weight,bias}`.
     pub fn new(config: BiLstmClassifierConfig, ck: &Checkpoint) -> Result<Self> {
         config.validate()?;
-        let lstm = config.lstm();
+        let readout = CpuReadout::new(ck, config.lstm(), None)?;
         Ok(Self {
-            encoder: CpuLstm::from_tensors(&ck.tensors, "encoder.lstm.", lstm)?,
-            head: Dense::linear(ck, "head.", lstm.output_size(), config.num_classes)?,
+            head: Dense::linear(ck, "head.", readout.width(), config.num_classes)?,
+            readout,
             config,
         })
     }
@@ -60,13 +60,9 @@ impl ServedModel for CpuBiLstmClassifier {
     fn predict(&self, x: Batch<'_>, _with_attention: bool) -> Result<Computed> {
         in_parts(x.batch(), |rows, threads| {
             let part = x.rows(rows);
-            let (n, steps) = (part.batch(), part.steps());
-            let (_, h_n, _) = self
-                .encoder
-                .forward_with(part.values, n, steps, None, threads);
-            let features = self.encoder.final_hidden(&h_n, n);
+            let features = self.readout.features(part, threads);
             Ok(Computed {
-                outputs: vec![self.head.apply(&features, n)],
+                outputs: vec![self.head.apply(&features.values, part.batch())],
                 attention: None,
             })
         })
