@@ -3,13 +3,20 @@
 //! encoder's final state asking its outputs).
 //!
 //! Built from the tensors of a checkpoint by their torch names (`in_proj_weight` `(3E, E)`,
-//! `in_proj_bias`, `out_proj.{weight,bias}`). Keys and values are projected once per sequence
-//! ([`CpuAttention::memory`]); keys are stored per head and transposed, `(heads, head_dim, T)`, so a head's
-//! scores are contiguous axpys. Weights are returned averaged over heads, as torch's default.
+//! `in_proj_bias`, `out_proj.{weight,bias}`). Weights are returned averaged over heads, as torch's
+//! default. Two ways to attend:
+//! - many queries over one memory (a decoder's steps): keys and values are projected once per sequence
+//!   ([`CpuAttention::memory`]), keys stored per head and transposed, `(heads, head_dim, T)`, so a head's
+//!   scores are contiguous axpys ([`CpuAttention::attend`]);
+//! - one query per sequence (an encoder's readout, [`CpuAttention::attend_once`]): the projections are
+//!   folded into the query and the pooled values instead. A head's scores `q_h · (W_k,h x_t + b_k,h)` are
+//!   `(W_k,h^T q_h) · x_t + q_h · b_k,h`, and its context `Σ_t w_t (W_v,h x_t + b_v,h)` is
+//!   `W_v,h (Σ_t w_t x_t) + b_v,h` (the weights sum to 1): `2 E^2 + 2 heads T E` multiply-adds per
+//!   sequence instead of the `2 T E^2` of projecting every step, the same maths in another order.
 
 use crate::checkpoint::Checkpoint;
 use crate::cpu_layers::Dense;
-use crate::cpu_math::{softmax, transpose};
+use crate::cpu_math::{axpy, dot, softmax, transpose};
 use crate::error::Result;
 
 /// Multi-head attention with its projections packed for the CPU.
@@ -21,6 +28,8 @@ pub(crate) struct CpuAttention {
     key: Dense,
     value: Dense,
     out_proj: Dense,
+    /// `in_proj_weight` and `in_proj_bias` as torch stores them, for [`CpuAttention::attend_once`].
+    in_proj: (Vec<f32>, Vec<f32>),
 }
 
 /// Keys and values of a batch of sequences, projected: keys by head `(B, heads, head_dim, T)` and values
@@ -49,6 +58,7 @@ impl CpuAttention {
             key: part(1),
             value: part(2),
             out_proj: Dense::linear(ck, &format!("{prefix}out_proj."), e, e)?,
+            in_proj: (w, b),
         })
     }
 
@@ -106,6 +116,60 @@ impl CpuAttention {
                     }
                 }
                 for (m, w) in mean[b * steps..(b + 1) * steps].iter_mut().zip(&scores) {
+                    *m += w / heads as f32;
+                }
+            }
+        }
+        (self.out_proj.apply(&merged, batch), mean)
+    }
+
+    /// Attention of one query per sample, `queries` `(B, E)`, over its own sequence `kv` `(B, T, E)`
+    /// (keys and values alike), with the projections folded (see the module header): the projected
+    /// output `(B, E)` and the weights averaged over heads `(B, T)`.
+    pub(crate) fn attend_once(
+        &self,
+        queries: &[f32],
+        kv: &[f32],
+        batch: usize,
+        steps: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (e, heads) = (self.embed, self.heads);
+        let d = e / heads;
+        let (w, b) = (&self.in_proj.0, &self.in_proj.1);
+        let (w_key, b_key) = (&w[e * e..2 * e * e], &b[e..2 * e]);
+        let (w_value, b_value) = (&w[2 * e * e..], &b[2 * e..]);
+        // Scale the queries before the product, as torch does, so rounding stays close.
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut q = self.query.apply(queries, batch);
+        q.iter_mut().for_each(|v| *v *= scale);
+        let mut merged = vec![0f32; batch * e];
+        let mut mean = vec![0f32; batch * steps];
+        let (mut folded, mut pooled, mut scores) =
+            (vec![0f32; e], vec![0f32; e], vec![0f32; steps]);
+        for s in 0..batch {
+            let xs = &kv[s * steps * e..(s + 1) * steps * e];
+            for head in 0..heads {
+                let rows = head * d..(head + 1) * d;
+                // W_k,h^T q_h and q_h · b_k,h.
+                folded.fill(0.0);
+                let mut offset = 0.0;
+                for j in rows.clone() {
+                    let qj = q[s * e + j];
+                    axpy(qj, &w_key[j * e..(j + 1) * e], &mut folded);
+                    offset += qj * b_key[j];
+                }
+                for (score, x) in scores.iter_mut().zip(xs.chunks_exact(e)) {
+                    *score = dot(x, &folded) + offset;
+                }
+                softmax(&mut scores);
+                pooled.fill(0.0);
+                for (&weight, x) in scores.iter().zip(xs.chunks_exact(e)) {
+                    axpy(weight, x, &mut pooled);
+                }
+                for j in rows {
+                    merged[s * e + j] = dot(&w_value[j * e..(j + 1) * e], &pooled) + b_value[j];
+                }
+                for (m, w) in mean[s * steps..(s + 1) * steps].iter_mut().zip(&scores) {
                     *m += w / heads as f32;
                 }
             }

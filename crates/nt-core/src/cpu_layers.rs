@@ -2,11 +2,12 @@
 //! GEMM of `cpu_math.rs` ([`Dense`]), an MLP of linear maps and ReLUs ([`Mlp`]) and layer norm
 //! ([`LayerNorm`]). The candle twins build the same layers with candle-nn; nothing here imports them.
 
-use rayon::prelude::*;
+use std::sync::Mutex;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::LAYER_NORM_EPS;
 use crate::cpu_math::{gemm_bias, pack_panels, pad_to_panels, transpose, GEMM_PANEL, ROW_BLOCK};
+use crate::cpu_threads::for_each_index;
 use crate::error::Result;
 
 /// A linear map `y = x W + b`, with `W` `(in, out)` packed for [`gemm_bias`] and `b` padded to it.
@@ -56,21 +57,33 @@ impl Dense {
         self.apply_on(x, rows, 1)
     }
 
-    /// `x` `(rows, in)` -> `(rows, out)` by [`ROW_BLOCK`]-row blocks, spread over the current pool
-    /// when `threads > 1`. Each row's sums run in the same order whatever the blocks, so a row's
-    /// result does not depend on the rows around it.
+    /// `x` `(rows, in)` -> `(rows, out)` by [`ROW_BLOCK`]-row blocks, in up to `threads` groups of
+    /// blocks spread over the current pool. Each row's sums run in the same order whatever the blocks,
+    /// so a row's result does not depend on the rows around it or on the thread count.
     pub(crate) fn apply_on(&self, x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
         let (k, n) = (self.inputs, self.outputs);
         let mut y = vec![0f32; rows * n];
-        let block = |(i, out): (usize, &mut [f32])| {
-            let a = &x[i * ROW_BLOCK * k..];
-            gemm_bias(a, k, out.len() / n, k, &self.panels, &self.bias, out, n, n);
+        let block = |first_row: usize, out: &mut [f32]| {
+            for (i, out) in out.chunks_mut(ROW_BLOCK * n).enumerate() {
+                let a = &x[(first_row + i * ROW_BLOCK) * k..];
+                gemm_bias(a, k, out.len() / n, k, &self.panels, &self.bias, out, n, n);
+            }
         };
-        if threads > 1 {
-            y.par_chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
-        } else {
-            y.chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
+        let blocks = rows.div_ceil(ROW_BLOCK);
+        let groups = threads.min(blocks);
+        if groups <= 1 {
+            block(0, &mut y);
+            return y;
         }
+        // Contiguous groups of whole blocks, one per thread, each behind its own (uncontended) lock.
+        let per = blocks.div_ceil(groups) * ROW_BLOCK * n;
+        let parts: Vec<Mutex<&mut [f32]>> = y.chunks_mut(per).map(Mutex::new).collect();
+        for_each_index(parts.len(), |g| {
+            if let Ok(mut out) = parts[g].lock() {
+                block(g * per / n, &mut out);
+            }
+        });
+        drop(parts);
         y
     }
 }

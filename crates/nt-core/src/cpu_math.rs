@@ -33,26 +33,6 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
-/// Threads the CPU path may use: those of the rayon pool it is called from (an engine's own), or just
-/// the calling thread outside any pool.
-pub(crate) fn pool_threads() -> usize {
-    match rayon::current_thread_index() {
-        Some(_) => rayon::current_num_threads(),
-        None => 1,
-    }
-}
-
-/// `batch` rows in at most `threads` contiguous, nearly equal ranges of at least two rows each (rows of
-/// a batch never interact, so each part can run a whole model on its own thread). Never a one-row part:
-/// a single row would take the batch-1 kernels, whose sums run in another order, and the bits of a
-/// result would then depend on the thread count. One range (the whole batch) when it cannot be split.
-pub(crate) fn batch_parts(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let parts = threads.min(batch / 2).max(1);
-    (0..parts)
-        .map(|i| i * batch / parts..(i + 1) * batch / parts)
-        .collect()
-}
-
 /// `Wt` `(rows, cols)` row-major regrouped into panels of `width` columns, each panel's rows stored one
 /// after another and zero-padded past `cols`.
 pub(crate) fn pack_panels(wt: &[f32], rows: usize, cols: usize, width: usize) -> Vec<f32> {
@@ -200,6 +180,31 @@ pub(crate) fn tanh<M: MulAdd>(x: f32) -> f32 {
     // 2σ(2x) - 1 loses relative precision near 0 but keeps the absolute error near 1e-7,
     // which is what parity is measured in.
     2.0 / (1.0 + exp::<M>(-2.0 * x)) - 1.0
+}
+
+/// `a · b` over eight partial sums, so the loop vectorises (one sum would be a serial chain of adds).
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `y += a * x`.
+pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
 }
 
 /// `v` replaced by its softmax, with the max subtracted first (as torch does).
@@ -484,6 +489,23 @@ mod tests {
                     assert!((f64::from(got_h) - want_h).abs() < 1e-6, "h {hid} {j}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dot_and_axpy_match_naive_sums() {
+        for n in [0, 1, 7, 8, 9, 130] {
+            let (a, b) = (ramp(n, 1), ramp(n, 2));
+            let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - want).abs() < 1e-4, "{n}");
+            let mut y = ramp(n, 3);
+            let before = y.clone();
+            axpy(0.5, &a, &mut y);
+            assert!(y
+                .iter()
+                .zip(&before)
+                .zip(&a)
+                .all(|((y, b), a)| (y - (b + 0.5 * a)).abs() < 1e-6));
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 
 use crate::checkpoint::Checkpoint;
+use crate::cpu_threads::with_engine_pool;
 use crate::error::{fmt_shape, Error, Result};
 use crate::input::{check_finite, check_sequence_shape, FlatArray};
 use crate::kernels::series::zeroed_vec;
@@ -23,7 +24,8 @@ use crate::served::{Batch, Computed, OutputSpec, ServedModel};
 /// A loaded model ready for inference, with the tensors and metadata it was loaded from.
 ///
 /// Each engine owns its thread pool (default: one thread per core), so its kernels never compete with
-/// PyTorch's pool or with another engine's.
+/// PyTorch's pool or with another engine's. The calling thread works too: a call to an engine of `n`
+/// threads uses the caller and up to `n - 1` pool threads.
 #[derive(Debug, Clone)]
 pub struct Engine {
     model: Arc<dyn ServedModel>,
@@ -92,15 +94,16 @@ impl Engine {
         Ok(self)
     }
 
-    /// Runs `work` on this engine's threads. A one-thread engine runs it on the calling thread itself:
-    /// handing it to a pool thread costs a wake-up and a context switch per call (~10% of a batch-1
-    /// classifier call), and outside a pool the CPU kernels run serially anyway.
+    /// Runs `work` with this engine's threads. The calling thread does the work itself, with the
+    /// engine's pool as the place the CPU kernels spread parallel work to (the parts of a batch, the
+    /// helper direction of a batch-1 BiLSTM): handing the whole call to a pool thread would cost a
+    /// wake-up and a context switch per call, and the calling thread would sit idle. Called from a worker
+    /// of a rayon pool (which the kernels would otherwise use), the call moves into the engine's own pool.
     fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
-        // Inside another rayon pool the CPU kernels would take that pool's threads: use our own.
-        if self.threads() == 1 && rayon::current_thread_index().is_none() {
-            work()
-        } else {
+        if rayon::current_thread_index().is_some() {
             self.pool.install(work)
+        } else {
+            with_engine_pool(&self.pool, work)
         }
     }
 

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod config;
 mod cpu_layers;
 mod cpu_math;
+mod cpu_threads;
 pub mod engine;
 pub mod error;
 pub mod input;

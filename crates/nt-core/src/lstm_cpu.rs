@@ -5,7 +5,8 @@
 //! load, for the kernels of `cpu_math.rs`:
 //! - **batch 1** (latency): the input projection of the whole sequence is one GEMM; each step adds the
 //!   recurrent product as broadcast-FMAs over `W_hh^T` packed in column panels (no horizontal sums),
-//!   then the fused gate nonlinearities. The two directions of a layer run on two threads.
+//!   then the fused gate nonlinearities. With two threads, a bidirectional stack runs its forward
+//!   directions on the calling thread and its backward ones on one helper thread (`lstm_cpu/lanes.rs`).
 //! - **batched** (throughput): each step is one register-blocked GEMM of `[x_t, h]` against
 //!   `[W_ih^T; W_hh^T]` with the bias in the accumulators, by row blocks that stay in cache, followed by
 //!   the gates of those rows; no `(T, B, 4H)` projection is ever materialised. With several threads the
@@ -20,15 +21,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use candle_core::Tensor;
-use rayon::prelude::*;
 
 use crate::checkpoint::{check_tensors, tensor_values};
 use crate::config::{lstm_tensor_names, LstmConfig};
 use crate::cpu_layers::Dense;
 use crate::cpu_math::{
-    activate, batch_parts, gemm_bias, pack_panels, pool_threads, transpose, vecmat_add, GEMM_PANEL,
-    ROW_BLOCK, VEC_PANEL,
+    activate, gemm_bias, pack_panels, transpose, vecmat_add, GEMM_PANEL, ROW_BLOCK, VEC_PANEL,
 };
+use crate::cpu_threads::{batch_parts, map_index, pool_threads};
+
+mod lanes;
 use crate::error::{fmt_shape, Error, Result};
 use crate::input::{check_finite, check_sequence_batch, tensor_from, FlatArray};
 
@@ -126,21 +128,10 @@ impl CpuLayer {
             }
             return out;
         }
-        let outputs: Vec<Vec<f32>> = if self.dirs.len() == 2 && threads > 1 {
-            let (hf, hb) = h.split_at_mut(state);
-            let (cf, cb) = c.split_at_mut(state);
-            let per = threads / 2;
-            let (fwd, bwd) = rayon::join(
-                || self.direction_single(0, x, steps, hf, cf, per),
-                || self.direction_single(1, x, steps, hb, cb, per),
-            );
-            vec![fwd, bwd]
-        } else {
-            states
-                .enumerate()
-                .map(|(d, (h, c))| self.direction_single(d, x, steps, h, c, threads))
-                .collect()
-        };
+        let outputs: Vec<Vec<f32>> = states
+            .enumerate()
+            .map(|(d, (h, c))| self.direction_single(d, x, steps, h, c, threads))
+            .collect();
         interleave(outputs, steps, self.hidden)
     }
 
@@ -252,9 +243,9 @@ impl CpuLstm {
         &self.config
     }
 
-    /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`). Called
-    /// from a rayon pool (an engine's own), it uses that pool's threads; elsewhere it runs on the
-    /// calling thread alone. The caller checks the sizes (as [`forward_arrays`] does).
+    /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`). Within an
+    /// engine's call (or a rayon pool) it uses the pool's threads; elsewhere it runs on the calling thread
+    /// alone. The caller checks the sizes (as [`forward_arrays`] does).
     pub fn forward(
         &self,
         x: &[f32],
@@ -269,20 +260,19 @@ impl CpuLstm {
             return self.forward_with(x, batch, steps, init, threads);
         }
         let per_sample = steps * self.config.input_size;
-        let results: Vec<CpuOutput> = ranges
-            .par_iter()
-            .map(|r| {
-                let own = init.map(|(h, c)| (self.rows_of(h, batch, r), self.rows_of(c, batch, r)));
-                let part_init = own.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
-                let part_x = &x[r.start * per_sample..r.end * per_sample];
-                self.forward_with(part_x, r.len(), steps, part_init, 1)
-            })
-            .collect();
-        self.stitch(&ranges, results, batch)
+        let results = map_index(ranges.len(), |i| {
+            let r = &ranges[i];
+            let own = init.map(|(h, c)| (self.rows_of(h, batch, r), self.rows_of(c, batch, r)));
+            let part_init = own.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
+            let part_x = &x[r.start * per_sample..r.end * per_sample];
+            self.forward_with(part_x, r.len(), steps, part_init, 1)
+        });
+        self.stitch(&ranges, results.into_iter().flatten().collect(), batch)
     }
 
     /// [`forward`](Self::forward) on `threads` threads of the current pool, without splitting the
-    /// batch: at batch 1 the two directions of a layer run in parallel; batched steps run serially.
+    /// batch: at batch 1 the directions of a bidirectional stack run on two threads (and the input
+    /// projection of a unidirectional one on all of them); batched steps run serially.
     pub fn forward_with(
         &self,
         x: &[f32],
@@ -292,6 +282,9 @@ impl CpuLstm {
         threads: usize,
     ) -> CpuOutput {
         let (hid, dirs) = (self.config.hidden_size, self.config.num_directions());
+        if batch == 1 && dirs == 2 && threads > 1 {
+            return self.forward_lanes(x, steps, init);
+        }
         let state_len = self.config.num_layers * dirs * batch * hid;
         let (mut h_n, mut c_n) = match init {
             Some((h, c)) => (h.to_vec(), c.to_vec()),
@@ -364,6 +357,12 @@ fn interleave(mut parts: Vec<Vec<f32>>, rows: usize, hid: usize) -> Vec<f32> {
     if parts.len() == 1 {
         return parts.pop().unwrap_or_default();
     }
+    let refs: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
+    side_by_side(&refs, rows, hid)
+}
+
+/// [`interleave`] of borrowed parts.
+fn side_by_side(parts: &[&[f32]], rows: usize, hid: usize) -> Vec<f32> {
     let width = hid * parts.len();
     let mut out = vec![0f32; rows * width];
     for (d, part) in parts.iter().enumerate() {

@@ -11,10 +11,9 @@
 use std::fmt::Debug;
 use std::ops::Range;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cpu_math::{batch_parts, pool_threads};
+use crate::cpu_threads::{batch_parts, map_index, pool_threads};
 use crate::error::{Error, Result};
 
 /// One named output of a model and the shape of one sample's part of it (`[]` for a scalar per sample).
@@ -150,10 +149,10 @@ pub fn lstm_working_set(steps: usize, width: usize, hidden: usize) -> usize {
 }
 
 /// Runs `run(rows, threads)` on one contiguous part of a batch of `batch` samples per thread of the
-/// current rayon pool, in parallel, and joins the parts in order; `threads` is what each part may use
-/// itself (all of the pool's when the batch is not split). Parts are never a single row (see
-/// [`batch_parts`]), so the result has the same bits at any thread count. The CPU backends run a whole
-/// model per part: samples of a batch never interact, so no part waits for another.
+/// current pool (the calling thread taking the first), and joins the parts in order; `threads` is what
+/// each part may use itself (all of the pool's when the batch is not split). Parts are never a single
+/// row (see [`batch_parts`]), so the result has the same bits at any thread count. The CPU backends run
+/// a whole model per part: samples of a batch never interact, so no part waits for another.
 pub(crate) fn in_parts(
     batch: usize,
     run: impl Fn(Range<usize>, usize) -> Result<Computed> + Sync,
@@ -163,17 +162,20 @@ pub(crate) fn in_parts(
     if ranges.len() < 2 {
         return run(0..batch, threads);
     }
-    let parts: Vec<Computed> = ranges
-        .into_par_iter()
-        .map(|r| run(r, 1))
-        .collect::<Result<_>>()?;
-    let mut parts = parts.into_iter();
-    let mut joined = parts.next().unwrap_or_default();
-    for part in parts {
-        for (all, some) in joined.outputs.iter_mut().zip(part.outputs) {
+    let mut parts = map_index(ranges.len(), |i| run(ranges[i].clone(), 1)).into_iter();
+    let mut part = || {
+        parts
+            .next()
+            .flatten()
+            .unwrap_or_else(|| Err(Error::Data("a part of the batch was not computed".into())))
+    };
+    let mut joined = part()?;
+    for _ in 1..ranges.len() {
+        let next = part()?;
+        for (all, some) in joined.outputs.iter_mut().zip(next.outputs) {
             all.extend_from_slice(&some);
         }
-        if let (Some(all), Some(some)) = (joined.attention.as_mut(), part.attention) {
+        if let (Some(all), Some(some)) = (joined.attention.as_mut(), next.attention) {
             all.extend_from_slice(&some);
         }
     }

@@ -60,8 +60,7 @@ impl CpuReadout {
                 weights: None,
             };
         };
-        let memory = attention.memory(&outputs, batch, steps);
-        let (context, weights) = attention.attend(&last, &memory, batch);
+        let (context, weights) = attention.attend_once(&last, &outputs, batch, steps);
         let width = self.encoder.config().output_size();
         let mut values = Vec::with_capacity(batch * 2 * width);
         for (c, f) in context.chunks_exact(width).zip(last.chunks_exact(width)) {
