@@ -10,6 +10,9 @@ use crate::cpu_math::{gemm_bias, pack_panels, pad_to_panels, transpose, GEMM_PAN
 use crate::cpu_threads::for_each_index;
 use crate::error::Result;
 
+/// Multiply-adds below which a product runs on one thread.
+const PARALLEL_MIN_MACS: usize = 1 << 24;
+
 /// A linear map `y = x W + b`, with `W` `(in, out)` packed for [`gemm_bias`] and `b` padded to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Dense {
@@ -71,7 +74,9 @@ impl Dense {
         };
         let blocks = rows.div_ceil(ROW_BLOCK);
         let groups = threads.min(blocks);
-        if groups <= 1 {
+        // Below about a quarter of a millisecond of work, waking a thread costs more than it saves and
+        // makes the latency swing with the machine's load.
+        if groups <= 1 || rows.saturating_mul(k).saturating_mul(n) < PARALLEL_MIN_MACS {
             block(0, &mut y);
             return y;
         }
@@ -169,5 +174,70 @@ impl LayerNorm {
         for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
             *v = (*v - mean) * inv * w + b;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cpu_threads::with_engine_pool;
+
+    fn ramp(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|k| (((k + seed) * 7919) % 13) as f32 * 0.25 - 1.5)
+            .collect()
+    }
+
+    #[test]
+    fn a_product_spread_over_threads_gives_the_serial_bits() {
+        // Large enough to be spread (300 x 256 x 256 multiply-adds), with a partial last block.
+        let (rows, k, n) = (300, 256, 256);
+        let dense = Dense::new(&ramp(k * n, 1), k, n, &ramp(n, 2));
+        let x = ramp(rows * k, 3);
+        let serial = dense.apply(&x, rows);
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap(),
+        );
+        for threads in [2, 3] {
+            assert_eq!(
+                with_engine_pool(&pool, || dense.apply_on(&x, rows, threads)),
+                serial
+            );
+            assert_eq!(pool.install(|| dense.apply_on(&x, rows, threads)), serial);
+        }
+        let want: f32 = (0..k).map(|p| x[p] * ramp(k * n, 1)[p * n]).sum::<f32>() + ramp(n, 2)[0];
+        assert!((serial[0] - want).abs() < 1e-2);
+    }
+
+    #[test]
+    fn mlp_relus_between_layers_and_keeps_nan() {
+        let ck = Checkpoint {
+            model: "m".into(),
+            config: "{}".into(),
+            extra: Default::default(),
+            tensors: [
+                ("h.0.weight", vec![1.0f32, -1.0], vec![2, 1]),
+                ("h.0.bias", vec![0.0, 0.0], vec![2]),
+                ("h.3.weight", vec![1.0, 1.0], vec![1, 2]),
+                ("h.3.bias", vec![f32::NAN], vec![1]),
+            ]
+            .into_iter()
+            .map(|(name, v, d)| {
+                let t = candle_core::Tensor::from_vec(v, d, &candle_core::Device::Cpu).unwrap();
+                (name.to_string(), t)
+            })
+            .collect(),
+        };
+        let head = Mlp::new(&ck, "h.", 1, &[2], Some(1)).unwrap();
+        assert!(head.apply(&[3.0], 1)[0].is_nan());
+        let trunk = Mlp::new(&ck, "h.", 1, &[2], None).unwrap();
+        assert_eq!(trunk.apply(&[-2.0], 1), vec![0.0, 2.0]);
+        let identity = Mlp::new(&ck, "h.", 3, &[], None).unwrap();
+        assert_eq!(identity.apply(&[1.0, 2.0, 3.0], 1), vec![1.0, 2.0, 3.0]);
     }
 }

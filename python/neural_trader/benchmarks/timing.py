@@ -76,7 +76,7 @@ def spread(rounds: list[np.ndarray]) -> dict[str, float | list[float]]:
 
 def rounds_ahead(native: list[np.ndarray], other: list[np.ndarray]) -> int:
     """In how many rounds the native engine's p50 was below ``other``'s (same round, same time window)."""
-    return sum(np.percentile(n, 50) < np.percentile(o, 50) for n, o in zip(native, other, strict=True))
+    return int(sum(np.percentile(n, 50) < np.percentile(o, 50) for n, o in zip(native, other, strict=True)))
 
 
 def single_core_peak_gflops() -> float:
