@@ -3,7 +3,8 @@
 //! An engine runs a call on the calling thread itself, with its own thread pool set as this thread's
 //! context ([`with_engine_pool`]); work that pays to spread goes to the pool from there: the parts of a
 //! batch ([`for_each_index`], the calling thread taking the first), and the backward direction of a
-//! batch-1 BiLSTM ([`with_helper`]: one helper thread for the whole stack). So a batch-1 call wakes at
+//! batch-1 BiLSTM ([`spawn_detached`]: one helper thread for the whole stack, which the call never
+//! waits for). So a batch-1 call wakes at
 //! most one pool thread once, instead of handing the call to a pool thread and that thread waking another
 //! per layer: each wake-up costs tens of microseconds, and far more on a busy machine, which is what made
 //! two-thread latency swing between runs. Called from inside a rayon pool (a worker thread), the same
@@ -12,6 +13,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use rayon::ThreadPool;
@@ -98,43 +100,37 @@ pub(crate) fn map_index<T: Send + Sync>(n: usize, f: impl Fn(usize) -> T + Sync)
     cells.into_iter().map(OnceLock::into_inner).collect()
 }
 
-/// Runs `local` on the calling thread and offers `helper` to one thread of the current pool, returning
-/// when both are done. `helper` runs once, on a pool thread or (with no pool, or once `local` is done) on
-/// the calling thread; the two may share work through a claim (see the batch-1 BiLSTM), so that the
-/// calling thread never waits on a helper that has not started.
-pub(crate) fn with_helper(helper: impl FnOnce() + Send, local: impl FnOnce()) {
+/// Hands `job` to a thread of the current pool (the rayon pool of a worker thread, or the engine's pool
+/// of the call this thread runs) without waiting for it: `false` when there is no pool to hand it to.
+/// The caller must not depend on the job running at all (see the batch-1 BiLSTM in `lstm_cpu/lanes.rs`):
+/// on a busy machine it may start late, after the caller has done its work itself.
+pub(crate) fn spawn_detached(job: impl FnOnce() + Send + 'static) -> bool {
     if rayon::current_thread_index().is_some() {
-        rayon::in_place_scope(|scope| {
-            scope.spawn(|_| helper());
-            local();
-        });
-        return;
+        rayon::spawn(job);
+        return true;
     }
     match engine_pool() {
-        Some(pool) => pool.in_place_scope(|scope| {
-            scope.spawn(|_| helper());
-            local();
-        }),
-        None => {
-            local();
-            helper();
+        Some(pool) => {
+            pool.spawn(job);
+            true
         }
+        None => false,
     }
 }
 
-/// Waits for `cell` to be set by a thread that is running (never one that may not have started):
-/// spinning first, since the other thread is usually microseconds away, then yielding the core.
-pub(crate) fn wait_for<T>(cell: &OnceLock<T>) -> &T {
-    let mut spins = 0u32;
+/// `cell`'s value once another thread has set it, spinning for at most `budget` (the other thread is
+/// usually microseconds away when it runs; when it does not, the caller goes on without it).
+pub(crate) fn wait_briefly<T>(cell: &OnceLock<T>, budget: Duration) -> Option<&T> {
+    let start = Instant::now();
     loop {
         if let Some(value) = cell.get() {
-            return value;
+            return Some(value);
         }
-        if spins < 1 << 12 {
+        if start.elapsed() > budget {
+            return None;
+        }
+        for _ in 0..32 {
             std::hint::spin_loop();
-            spins += 1;
-        } else {
-            std::thread::yield_now();
         }
     }
 }
@@ -174,31 +170,30 @@ mod tests {
     }
 
     #[test]
-    fn the_helper_runs_once_beside_the_local_work() {
+    fn detached_jobs_run_in_the_pool_of_the_context() {
         let p = pool(2);
-        for route in 0..3 {
-            let (helper, local) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            let run = || {
-                with_helper(
-                    || {
-                        helper.fetch_add(1, Ordering::Relaxed);
-                    },
-                    || {
-                        local.fetch_add(1, Ordering::Relaxed);
-                    },
-                )
+        assert!(!spawn_detached(|| {}), "no pool, no job");
+        for route in 0..2 {
+            let done = Arc::new(OnceLock::new());
+            let cell = Arc::clone(&done);
+            let spawned = match route {
+                0 => with_engine_pool(&p, || {
+                    spawn_detached(move || {
+                        let _ = cell.set(1);
+                    })
+                }),
+                _ => p.install(|| {
+                    spawn_detached(move || {
+                        let _ = cell.set(2);
+                    })
+                }),
             };
-            match route {
-                0 => run(),
-                1 => with_engine_pool(&p, run),
-                _ => p.install(run),
-            }
-            assert_eq!(
-                (helper.into_inner(), local.into_inner()),
-                (1, 1),
-                "route {route}"
-            );
+            assert!(spawned);
+            while wait_briefly(&done, Duration::from_millis(10)).is_none() {}
+            assert_eq!(done.get(), Some(&(route + 1)));
         }
+        let never: OnceLock<u8> = OnceLock::new();
+        assert!(wait_briefly(&never, Duration::from_micros(50)).is_none());
     }
 
     #[test]

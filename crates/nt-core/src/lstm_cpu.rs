@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use candle_core::Tensor;
 
@@ -145,18 +146,36 @@ impl CpuLayer {
         c: &mut [f32],
         threads: usize,
     ) -> Vec<f32> {
+        self.direction_until(d, x, steps, (h, c), threads, &|| false)
+            .unwrap_or_default()
+    }
+
+    /// [`direction_single`](Self::direction_single) that gives up (`None`) as soon as `stop()` says its
+    /// result is no longer needed, checked every few steps.
+    fn direction_until(
+        &self,
+        d: usize,
+        x: &[f32],
+        steps: usize,
+        (h, c): (&mut [f32], &mut [f32]),
+        threads: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<f32>> {
         let (hid, g4, w) = (self.hidden, 4 * self.hidden, &self.dirs[d]);
         // Biases included, spread over the threads this direction has.
         let mut proj = w.input.apply_on(x, steps, threads);
         let mut out = vec![0f32; steps * hid];
         for k in 0..steps {
+            if k % 8 == 0 && stop() {
+                return None;
+            }
             let t = if d == 1 { steps - 1 - k } else { k };
             let pre = &mut proj[t * g4..(t + 1) * g4];
             vecmat_add(&w.w_hh_panels, h, pre);
             activate(pre, c, h);
             out[t * hid..(t + 1) * hid].copy_from_slice(h);
         }
-        out
+        Some(out)
     }
 
     /// Batched: per step, one GEMM of `[x_t, h]` against the fused weights by row blocks, then the gates
@@ -216,7 +235,8 @@ impl CpuLayer {
 #[derive(Debug, Clone)]
 pub struct CpuLstm {
     config: LstmConfig,
-    layers: Vec<CpuLayer>,
+    /// Shared, so a helper thread of a batch-1 call can hold them beyond the call (`lanes.rs`).
+    layers: Arc<Vec<CpuLayer>>,
 }
 
 /// Output sequence `(B, T, H * dirs)`, `h_n` and `c_n` `(layers * dirs, B, H)`, all row-major.
@@ -234,8 +254,11 @@ impl CpuLstm {
         config.validate()?;
         let layers = (0..config.num_layers)
             .map(|layer| CpuLayer::new(tensors, prefix, &config, layer))
-            .collect::<Result<_>>()?;
-        Ok(Self { config, layers })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config,
+            layers: Arc::new(layers),
+        })
     }
 
     /// The sizes of this LSTM.

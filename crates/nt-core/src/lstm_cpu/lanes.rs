@@ -3,24 +3,101 @@
 //!
 //! Each direction of layer `l + 1` reads both directions' outputs of layer `l` at every step (the
 //! backward one starts from the forward direction's last output), so the two threads meet once per
-//! layer; they meet by spinning on the other's result, which is microseconds away when both run, rather
-//! than through a pool's sleep and wake-up. A call wakes the helper once. If the helper has not started
-//! by the time the forward direction of the first layer is done (a busy machine), the calling thread
-//! claims its share and runs the rest itself: waiting on a thread that may not run soon would be worse
-//! than the serial path. Every direction runs exactly the arithmetic of the serial path, so the result
-//! has the same bits.
+//! layer. A call wakes the helper once (not once per layer), and the calling thread never waits long for
+//! it: after its own direction of a layer, it gives the helper a few tens of microseconds to finish the
+//! other one (which it does when both run), and otherwise computes it too, the first result to arrive
+//! being kept (the other computation stops at its next check). The helper is detached: a call returns as
+//! soon as its results are in, even if the helper was never scheduled. So on a busy machine the
+//! latency falls back to about the serial path's, instead of waiting for a descheduled thread's next
+//! time slice. Every direction runs exactly the arithmetic of the serial path, so the result has the
+//! same bits whoever computed it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use super::{side_by_side, CpuLstm, CpuOutput};
-use crate::cpu_threads::{wait_for, with_helper};
+use super::{side_by_side, CpuLayer, CpuLstm, CpuOutput};
+use crate::cpu_threads::{spawn_detached, wait_briefly};
+
+/// How long the calling thread waits for the helper's direction of a layer before computing it itself:
+/// when both threads run, the helper finishes within microseconds of the caller.
+const PATIENCE: Duration = Duration::from_micros(40);
 
 /// What one direction of one layer leaves: its outputs `(T, H)` and its final `h` and `c` `(H,)`.
 struct Direction {
     out: Vec<f32>,
     h: Vec<f32>,
     c: Vec<f32>,
+}
+
+/// One batch-1 call, shared by the calling thread and the helper (which may outlive the call).
+struct Call {
+    layers: Arc<Vec<CpuLayer>>,
+    x: Vec<f32>,
+    /// `(h_0, c_0)`, `(layers * 2, H)` each.
+    init: Option<(Vec<f32>, Vec<f32>)>,
+    steps: usize,
+    hidden: usize,
+    /// `done[l][d]`: direction `d` of layer `l`, set once by whoever finished it first.
+    done: Vec<[OnceLock<Direction>; 2]>,
+}
+
+impl Call {
+    /// Direction `d` of layer `l` from the finished layer below, unless `done[l][d]` gets set meanwhile.
+    fn run(&self, l: usize, d: usize) {
+        let (steps, hid) = (self.steps, self.hidden);
+        let below;
+        let input = if l == 0 {
+            self.x.as_slice()
+        } else {
+            let (Some(fwd), Some(bwd)) = (self.done[l - 1][0].get(), self.done[l - 1][1].get())
+            else {
+                return; // not reachable: both callers check the layer below first
+            };
+            below = side_by_side(&[&fwd.out, &bwd.out], steps, hid);
+            below.as_slice()
+        };
+        let row = (2 * l + d) * hid..(2 * l + d + 1) * hid;
+        let (mut h, mut c) = match &self.init {
+            Some((h0, c0)) => (h0[row.clone()].to_vec(), c0[row].to_vec()),
+            None => (vec![0f32; hid], vec![0f32; hid]),
+        };
+        let cell = &self.done[l][d];
+        let stop = || cell.get().is_some();
+        if let Some(out) =
+            self.layers[l].direction_until(d, input, steps, (&mut h, &mut c), 1, &stop)
+        {
+            let _ = cell.set(Direction { out, h, c });
+        }
+    }
+
+    /// The helper's share: the backward direction of each layer, as soon as the layer below is done;
+    /// it stops when the calling thread has finished without it.
+    fn help(&self) {
+        let layers = self.done.len();
+        for l in 0..layers {
+            let mut spins = 0u32;
+            loop {
+                if self.done[layers - 1][1].get().is_some() {
+                    return; // the call is complete
+                }
+                let below_done = l == 0
+                    || (self.done[l - 1][0].get().is_some() && self.done[l - 1][1].get().is_some());
+                if below_done {
+                    break;
+                }
+                // The calling thread is usually microseconds away; if it is not running, give way.
+                if spins < 1 << 12 {
+                    spins += 1;
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            if self.done[l][1].get().is_none() {
+                self.run(l, 1);
+            }
+        }
+    }
 }
 
 impl CpuLstm {
@@ -32,75 +109,48 @@ impl CpuLstm {
         init: Option<(&[f32], &[f32])>,
     ) -> CpuOutput {
         let (layers, hid) = (self.layers.len(), self.config.hidden_size);
-        let done: Vec<[OnceLock<Direction>; 2]> = (0..layers)
-            .map(|_| [OnceLock::new(), OnceLock::new()])
-            .collect();
-        // Direction `d` of layer `l`, once both directions of the layer below are done.
-        let run = |l: usize, d: usize| {
-            let below;
-            let input = if l == 0 {
-                x
-            } else {
-                let (fwd, bwd) = (wait_for(&done[l - 1][0]), wait_for(&done[l - 1][1]));
-                below = side_by_side(&[&fwd.out, &bwd.out], steps, hid);
-                below.as_slice()
-            };
-            let row = (2 * l + d) * hid..(2 * l + d + 1) * hid;
-            let (mut h, mut c) = match init {
-                Some((h0, c0)) => (h0[row.clone()].to_vec(), c0[row].to_vec()),
-                None => (vec![0f32; hid], vec![0f32; hid]),
-            };
-            let out = self.layers[l].direction_single(d, input, steps, &mut h, &mut c, 1);
-            let _ = done[l][d].set(Direction { out, h, c });
-        };
-        let claimed = AtomicBool::new(false);
-        with_helper(
-            || {
-                if !claimed.swap(true, Ordering::AcqRel) {
-                    (0..layers).for_each(|l| run(l, 1));
-                }
-            },
-            || {
-                run(0, 0);
-                if claimed.swap(true, Ordering::AcqRel) {
-                    (1..layers).for_each(|l| run(l, 0));
-                } else {
-                    // The helper has not started: its share is ours.
-                    (0..layers).for_each(|l| {
-                        if l > 0 {
-                            run(l, 0);
-                        }
-                        run(l, 1);
-                    });
-                }
-            },
-        );
-        // Both shares are done when `with_helper` returns; `wait_for` returns at once.
+        let call = Arc::new(Call {
+            layers: Arc::clone(&self.layers),
+            x: x.to_vec(),
+            init: init.map(|(h, c)| (h.to_vec(), c.to_vec())),
+            steps,
+            hidden: hid,
+            done: (0..layers)
+                .map(|_| [OnceLock::new(), OnceLock::new()])
+                .collect(),
+        });
+        let helper = Arc::clone(&call);
+        let helped = spawn_detached(move || helper.help());
+        for l in 0..layers {
+            call.run(l, 0);
+            let waited = helped && wait_briefly(&call.done[l][1], PATIENCE).is_some();
+            if !waited {
+                call.run(l, 1); // stops early if the helper's result arrives meanwhile
+            }
+        }
         let (mut h_n, mut c_n) = (
             Vec::with_capacity(2 * layers * hid),
             Vec::with_capacity(2 * layers * hid),
         );
-        for pair in &done {
-            for cell in pair {
-                let direction = wait_for(cell);
+        let mut top: [&[f32]; 2] = [&[], &[]];
+        for pair in &call.done {
+            for (d, cell) in pair.iter().enumerate() {
+                // Set: the loop above ran every direction that was not done already.
+                let Some(direction) = cell.get() else {
+                    continue;
+                };
                 h_n.extend_from_slice(&direction.h);
                 c_n.extend_from_slice(&direction.c);
+                top[d] = &direction.out;
             }
         }
-        let top = &done[layers - 1];
-        let output = side_by_side(
-            &[&wait_for(&top[0]).out, &wait_for(&top[1]).out],
-            steps,
-            hid,
-        );
-        (output, h_n, c_n)
+        (side_by_side(&top, steps, hid), h_n, c_n)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::sync::Arc;
 
     use candle_core::{Device, Tensor};
 
@@ -114,8 +164,8 @@ mod tests {
             .collect()
     }
 
-    /// The two-thread path, with the helper (a pool) and without (the calling thread claims its share),
-    /// gives the bits of the serial path, with and without an initial state.
+    /// The two-thread path, with a helper (a pool) and without (the calling thread does it all), gives
+    /// the bits of the serial path, with and without an initial state.
     #[test]
     fn both_routes_give_the_serial_bits() {
         let config = LstmConfig {
@@ -148,12 +198,8 @@ mod tests {
         );
         for init in [None, Some((h0.as_slice(), c0.as_slice()))] {
             let serial = lstm.forward_with(&x, 1, steps, init, 1);
-            assert_eq!(
-                lstm.forward_lanes(&x, steps, init),
-                serial,
-                "claimed by the caller"
-            );
-            for _ in 0..20 {
+            assert_eq!(lstm.forward_lanes(&x, steps, init), serial, "no helper");
+            for _ in 0..50 {
                 let helped = with_engine_pool(&pool, || lstm.forward_with(&x, 1, steps, init, 2));
                 assert_eq!(helped, serial, "with a helper thread");
             }
