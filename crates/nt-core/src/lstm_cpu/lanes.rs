@@ -4,14 +4,16 @@
 //! Each direction of layer `l + 1` reads both directions' outputs of layer `l` at every step (the
 //! backward one starts from the forward direction's last output), so the two threads meet once per
 //! layer. A call wakes the helper once (not once per layer), and the calling thread never waits long for
-//! it: after its own direction of a layer, it gives the helper a few tens of microseconds to finish the
-//! other one (which it does when both run), and otherwise computes it too, the first result to arrive
-//! being kept (the other computation stops at its next check). The helper is detached: a call returns as
+//! it: after its own direction of a layer, it gives a running helper a few tens of microseconds to finish
+//! the other one (which it does when both run), and otherwise (or when the helper has not started)
+//! computes it too, the first result to arrive being kept (the other computation stops at its next
+//! check). The helper is detached: a call returns as
 //! soon as its results are in, even if the helper was never scheduled. So on a busy machine the
 //! latency falls back to about the serial path's, instead of waiting for a descheduled thread's next
 //! time slice. Every direction runs exactly the arithmetic of the serial path, so the result has the
 //! same bits whoever computed it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -39,6 +41,8 @@ struct Call {
     hidden: usize,
     /// `done[l][d]`: direction `d` of layer `l`, set once by whoever finished it first.
     done: Vec<[OnceLock<Direction>; 2]>,
+    /// Set when the helper starts: until then there is nothing to wait for.
+    started: AtomicBool,
 }
 
 impl Call {
@@ -73,6 +77,7 @@ impl Call {
     /// The helper's share: the backward direction of each layer, as soon as the layer below is done;
     /// it stops when the calling thread has finished without it.
     fn help(&self) {
+        self.started.store(true, Ordering::Release);
         let layers = self.done.len();
         for l in 0..layers {
             let mut spins = 0u32;
@@ -118,12 +123,14 @@ impl CpuLstm {
             done: (0..layers)
                 .map(|_| [OnceLock::new(), OnceLock::new()])
                 .collect(),
+            started: AtomicBool::new(false),
         });
         let helper = Arc::clone(&call);
         let helped = spawn_detached(move || helper.help());
         for l in 0..layers {
             call.run(l, 0);
-            let waited = helped && wait_briefly(&call.done[l][1], PATIENCE).is_some();
+            let running = helped && call.started.load(Ordering::Acquire);
+            let waited = running && wait_briefly(&call.done[l][1], PATIENCE).is_some();
             if !waited {
                 call.run(l, 1); // stops early if the helper's result arrives meanwhile
             }
