@@ -4,14 +4,13 @@
 //! Each direction of layer `l + 1` reads both directions' outputs of layer `l` at every step (the
 //! backward one starts from the forward direction's last output), so the two threads meet once per
 //! layer. A call wakes the helper once (not once per layer), and the calling thread never waits long for
-//! it: after its own direction of a layer, it gives a running helper a few tens of microseconds to finish
-//! the other one (which it does when both run), and otherwise (or when the helper has not started)
-//! computes it too, the first result to arrive being kept (the other computation stops at its next
-//! check). The helper is detached: a call returns as
-//! soon as its results are in, even if the helper was never scheduled. So on a busy machine the
-//! latency falls back to about the serial path's, instead of waiting for a descheduled thread's next
-//! time slice. Every direction runs exactly the arithmetic of the serial path, so the result has the
-//! same bits whoever computed it.
+//! it: after its own direction of a layer, it gives a running helper a few tens of microseconds to
+//! finish the other one (which it does when both run), and otherwise (or when the helper has not
+//! started) computes it too, the first result to arrive being kept (the other computation stops at its
+//! next check). The helper is detached: a call returns as soon as its results are in, even if the helper
+//! was never scheduled. So on a busy machine the latency falls back to about the serial path's, instead
+//! of waiting for a descheduled thread's next time slice. Every direction runs exactly the arithmetic of
+//! the serial path, so the result has the same bits whoever computed it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
