@@ -182,7 +182,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::cpu_threads::with_engine_pool;
+    use crate::cpu_threads::{with_engine_threads, EngineThreads};
 
     fn ramp(n: usize, seed: usize) -> Vec<f32> {
         (0..n)
@@ -191,13 +191,13 @@ mod tests {
     }
 
     #[test]
-    fn a_product_spread_over_threads_gives_the_serial_bits() {
+    fn a_product_spread_over_enginegives_the_serial_bits() {
         // Large enough to be spread (300 x 256 x 256 multiply-adds), with a partial last block.
         let (rows, k, n) = (300, 256, 256);
         let dense = Dense::new(&ramp(k * n, 1), k, n, &ramp(n, 2));
         let x = ramp(rows * k, 3);
         let serial = dense.apply(&x, rows);
-        let pool = Arc::new(
+        let engine = EngineThreads::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(3)
                 .build()
@@ -205,10 +205,13 @@ mod tests {
         );
         for threads in [2, 3] {
             assert_eq!(
-                with_engine_pool(&pool, || dense.apply_on(&x, rows, threads)),
+                with_engine_threads(&engine, || dense.apply_on(&x, rows, threads)),
                 serial
             );
-            assert_eq!(pool.install(|| dense.apply_on(&x, rows, threads)), serial);
+            assert_eq!(
+                engine.pool().install(|| dense.apply_on(&x, rows, threads)),
+                serial
+            );
         }
         let want: f32 = (0..k).map(|p| x[p] * ramp(k * n, 1)[p * n]).sum::<f32>() + ramp(n, 2)[0];
         assert!((serial[0] - want).abs() < 1e-2);

@@ -1,12 +1,13 @@
 //! How the CPU backends use an engine's threads.
 //!
-//! An engine runs a call on the calling thread itself, with its own thread pool set as this thread's
-//! context ([`with_engine_pool`]); work that pays to spread goes to the pool from there: the parts of a
-//! batch ([`for_each_index`], the calling thread taking the first), and the backward direction of a
-//! batch-1 BiLSTM ([`spawn_detached`]: one helper thread for the whole stack, which the call never
-//! waits for). So a batch-1 call wakes at
-//! most one pool thread once, instead of handing the call to a pool thread and that thread waking another
-//! per layer: each wake-up costs tens of microseconds, and far more on a busy machine, which is what made
+//! An engine runs a call on the calling thread itself, with its threads ([`EngineThreads`]: a rayon pool
+//! and a warm helper thread) set as this thread's context ([`with_engine_threads`]); work that pays to
+//! spread goes to them from there: the parts of a batch to the pool ([`for_each_index`], the calling
+//! thread taking the first), the backward direction of a batch-1 BiLSTM to the helper
+//! ([`spawn_detached`]: one job for the whole stack, which the call never waits for long). So a batch-1
+//! call hands work over once, to a thread that is usually awake, instead of handing the call to a pool
+//! thread and that thread waking another per layer: each wake-up costs tens of microseconds, hundreds
+//! when the other core is idle on a virtual machine, and far more on a busy machine, which is what made
 //! two-thread latency swing between runs. Called from inside a rayon pool (a worker thread), the same
 //! functions use that pool as rayon does.
 
@@ -18,28 +19,62 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
-thread_local! {
-    /// The pool of the engine whose call this thread is running, if any.
-    static ENGINE_POOL: RefCell<Option<Arc<ThreadPool>>> = const { RefCell::new(None) };
+use crate::cpu_helper::Helper;
+
+/// An engine's threads: its rayon pool and, with two threads or more, a helper thread kept warm for
+/// batch-1 calls (see `cpu_helper.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct EngineThreads {
+    pool: Arc<ThreadPool>,
+    helper: Option<Arc<Helper>>,
 }
 
-/// Runs `work` on the calling thread with `pool` as the pool the CPU kernels spread work to.
-pub(crate) fn with_engine_pool<R>(pool: &Arc<ThreadPool>, work: impl FnOnce() -> R) -> R {
+impl EngineThreads {
+    /// A pool of `pool` threads (and a helper when there are two or more).
+    pub(crate) fn new(pool: ThreadPool) -> Self {
+        let helper = if pool.current_num_threads() > 1 {
+            Helper::start()
+        } else {
+            None
+        };
+        Self {
+            pool: Arc::new(pool),
+            helper,
+        }
+    }
+
+    /// The rayon pool.
+    pub(crate) fn pool(&self) -> &ThreadPool {
+        &self.pool
+    }
+}
+
+thread_local! {
+    /// The threads of the engine whose call this thread is running, if any.
+    static ENGINE: RefCell<Option<EngineThreads>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` on the calling thread with `threads` as the threads the CPU kernels spread work to.
+pub(crate) fn with_engine_threads<R>(threads: &EngineThreads, work: impl FnOnce() -> R) -> R {
     /// Restores the previous context, also when `work` unwinds.
-    struct Restore(Option<Arc<ThreadPool>>);
+    struct Restore(Option<EngineThreads>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let previous = self.0.take();
-            ENGINE_POOL.with(|p| *p.borrow_mut() = previous);
+            ENGINE.with(|e| *e.borrow_mut() = previous);
         }
     }
-    let previous = ENGINE_POOL.with(|p| p.borrow_mut().replace(Arc::clone(pool)));
+    let previous = ENGINE.with(|e| e.borrow_mut().replace(threads.clone()));
     let _restore = Restore(previous);
     work()
 }
 
 fn engine_pool() -> Option<Arc<ThreadPool>> {
-    ENGINE_POOL.with(|p| p.borrow().clone())
+    ENGINE.with(|e| e.borrow().as_ref().map(|t| Arc::clone(&t.pool)))
+}
+
+fn engine_helper() -> Option<Arc<Helper>> {
+    ENGINE.with(|e| e.borrow().as_ref().and_then(|t| t.helper.clone()))
 }
 
 /// Threads the CPU path may use: those of the rayon pool it runs in, or of the engine whose call the
@@ -48,10 +83,10 @@ pub(crate) fn pool_threads() -> usize {
     if rayon::current_thread_index().is_some() {
         return rayon::current_num_threads();
     }
-    ENGINE_POOL.with(|p| {
-        p.borrow()
+    ENGINE.with(|e| {
+        e.borrow()
             .as_ref()
-            .map_or(1, |pool| pool.current_num_threads())
+            .map_or(1, |t| t.pool.current_num_threads())
     })
 }
 
@@ -100,14 +135,18 @@ pub(crate) fn map_index<T: Send + Sync>(n: usize, f: impl Fn(usize) -> T + Sync)
     cells.into_iter().map(OnceLock::into_inner).collect()
 }
 
-/// Hands `job` to a thread of the current pool (the rayon pool of a worker thread, or the engine's pool
-/// of the call this thread runs) without waiting for it: `false` when there is no pool to hand it to.
-/// The caller must not depend on the job running at all (see the batch-1 BiLSTM in `lstm_cpu/lanes.rs`):
-/// on a busy machine it may start late, after the caller has done its work itself.
+/// Hands `job` to another thread without waiting for it: the engine's warm helper from an engine's
+/// calling thread (or its pool when it has no helper), the rayon pool of a worker thread. `false` when
+/// there is no thread to hand it to or the helper is taken (the job is then dropped). The caller must not
+/// depend on the job running at all (see the batch-1 BiLSTM in `lstm_cpu/lanes.rs`): on a busy machine it
+/// may start late, after the caller has done its work itself.
 pub(crate) fn spawn_detached(job: impl FnOnce() + Send + 'static) -> bool {
     if rayon::current_thread_index().is_some() {
         rayon::spawn(job);
         return true;
+    }
+    if let Some(helper) = engine_helper() {
+        return helper.submit(Box::new(job));
     }
     match engine_pool() {
         Some(pool) => {
@@ -140,8 +179,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn pool(threads: usize) -> Arc<ThreadPool> {
-        Arc::new(
+    fn engine(threads: usize) -> EngineThreads {
+        EngineThreads::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
@@ -151,7 +190,7 @@ mod tests {
 
     #[test]
     fn every_index_runs_once_on_every_route() {
-        let p = pool(3);
+        let e = engine(3);
         let count = |n: usize| {
             let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
             for_each_index(n, |i| {
@@ -160,31 +199,37 @@ mod tests {
             hits.iter().all(|h| h.load(Ordering::Relaxed) == 1)
         };
         assert!(count(5)); // no pool: serial
-        assert!(with_engine_pool(&p, || count(5) && pool_threads() == 3));
-        assert!(p.install(|| count(5)));
+        assert!(with_engine_threads(&e, || count(5) && pool_threads() == 3));
+        assert!(e.pool().install(|| count(5)));
         assert_eq!(
-            with_engine_pool(&p, || map_index(4, |i| i * i)),
+            with_engine_threads(&e, || map_index(4, |i| i * i)),
             vec![Some(0), Some(1), Some(4), Some(9)]
         );
         assert_eq!(pool_threads(), 1, "the context is restored");
     }
 
     #[test]
-    fn detached_jobs_run_in_the_pool_of_the_context() {
-        let p = pool(2);
+    fn detached_jobs_run_on_the_threads_of_the_context() {
+        let e = engine(2);
         assert!(!spawn_detached(|| {}), "no pool, no job");
-        for route in 0..2 {
+        for route in 0..3 {
             let done = Arc::new(OnceLock::new());
             let cell = Arc::clone(&done);
             let spawned = match route {
-                0 => with_engine_pool(&p, || {
+                0 => with_engine_threads(&e, || {
                     spawn_detached(move || {
                         let _ = cell.set(1);
                     })
                 }),
-                _ => p.install(|| {
+                1 => e.pool().install(|| {
                     spawn_detached(move || {
                         let _ = cell.set(2);
+                    })
+                }),
+                // A one-thread engine has no helper: its pool takes the job.
+                _ => with_engine_threads(&engine(1), || {
+                    spawn_detached(move || {
+                        let _ = cell.set(3);
                     })
                 }),
             };

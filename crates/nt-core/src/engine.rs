@@ -14,7 +14,7 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 
 use crate::checkpoint::Checkpoint;
-use crate::cpu_threads::with_engine_pool;
+use crate::cpu_threads::{with_engine_threads, EngineThreads};
 use crate::error::{fmt_shape, Error, Result};
 use crate::input::{check_finite, check_sequence_shape, FlatArray};
 use crate::kernels::series::zeroed_vec;
@@ -31,7 +31,7 @@ pub struct Engine {
     model: Arc<dyn ServedModel>,
     tensors: HashMap<String, Tensor>,
     extra: BTreeMap<String, String>,
-    pool: Arc<rayon::ThreadPool>,
+    threads: EngineThreads,
 }
 
 /// Every output of a prediction, by name, and the attention weights when they were asked for.
@@ -43,7 +43,7 @@ pub struct Prediction {
     pub attention: Option<FlatArray>,
 }
 
-fn thread_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+fn engine_threads(threads: usize) -> Result<EngineThreads> {
     if threads == 0 || threads > 1024 {
         return Err(Error::Config(format!(
             "threads must be in 1..=1024, got {threads}"
@@ -53,7 +53,7 @@ fn thread_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
         .num_threads(threads)
         .thread_name(|i| format!("nt-engine-{i}"))
         .build()
-        .map(Arc::new)
+        .map(EngineThreads::new)
         .map_err(|e| Error::Config(format!("cannot start {threads} engine threads: {e}")))
 }
 
@@ -84,13 +84,13 @@ impl Engine {
             model: Arc::from(registry::load(ck, device)?),
             tensors: ck.tensors.clone(),
             extra: ck.extra.clone(),
-            pool: thread_pool(default_threads())?,
+            threads: engine_threads(default_threads())?,
         })
     }
 
     /// The same engine running on `threads` threads of its own.
     pub fn with_threads(mut self, threads: usize) -> Result<Self> {
-        self.pool = thread_pool(threads)?;
+        self.threads = engine_threads(threads)?;
         Ok(self)
     }
 
@@ -101,15 +101,15 @@ impl Engine {
     /// of a rayon pool (which the kernels would otherwise use), the call moves into the engine's own pool.
     fn on_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         if rayon::current_thread_index().is_some() {
-            self.pool.install(work)
+            self.threads.pool().install(work)
         } else {
-            with_engine_pool(&self.pool, work)
+            with_engine_threads(&self.threads, work)
         }
     }
 
     /// Threads of this engine's pool.
     pub fn threads(&self) -> usize {
-        self.pool.current_num_threads()
+        self.threads.pool().current_num_threads()
     }
 
     /// The served model.

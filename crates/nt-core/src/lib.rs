@@ -10,6 +10,7 @@ pub mod attention;
 mod attention_cpu;
 pub mod checkpoint;
 pub mod config;
+mod cpu_helper;
 mod cpu_layers;
 mod cpu_math;
 mod cpu_threads;

@@ -162,7 +162,7 @@ mod tests {
 
     use super::*;
     use crate::config::LstmConfig;
-    use crate::cpu_threads::with_engine_pool;
+    use crate::cpu_threads::{with_engine_threads, EngineThreads};
 
     fn ramp(n: usize, seed: usize) -> Vec<f32> {
         (0..n)
@@ -196,7 +196,7 @@ mod tests {
         let steps = 11;
         let x = ramp(steps * 3, 99);
         let (h0, c0) = (ramp(6 * 9, 5), ramp(6 * 9, 6));
-        let pool = Arc::new(
+        let engine = EngineThreads::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
@@ -206,7 +206,8 @@ mod tests {
             let serial = lstm.forward_with(&x, 1, steps, init, 1);
             assert_eq!(lstm.forward_lanes(&x, steps, init), serial, "no helper");
             for _ in 0..50 {
-                let helped = with_engine_pool(&pool, || lstm.forward_with(&x, 1, steps, init, 2));
+                let helped =
+                    with_engine_threads(&engine, || lstm.forward_with(&x, 1, steps, init, 2));
                 assert_eq!(helped, serial, "with a helper thread");
             }
         }
