@@ -95,7 +95,7 @@ fn run(shared: &Shared) {
         while !shared.pending.load(Ordering::Acquire) {
             std::hint::spin_loop();
             spins = spins.wrapping_add(1);
-            if spins % 64 == 0 && Instant::now() > awake_until {
+            if spins.is_multiple_of(64) && Instant::now() > awake_until {
                 break;
             }
         }

@@ -179,8 +179,6 @@ impl LayerNorm {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::cpu_threads::{with_engine_threads, EngineThreads};
 
