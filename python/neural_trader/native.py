@@ -9,6 +9,11 @@ Example:
     True
     >>> engine = nt.native.load("model.safetensors")   # doctest: +SKIP
     >>> logits = engine.predict(windows)                # numpy float32 in and out  # doctest: +SKIP
+
+Devices: ``device="cpu"`` (the default) runs the CPU kernels; ``"cuda"`` or ``"cuda:N"`` runs the model's
+candle implementation on that GPU, which needs the CUDA build of the extension (``cuda_available()``
+tells in advance); ``"cpu:candle"`` runs that same candle code on the CPU, a testing aid that lets a
+machine without a GPU check the code path CUDA runs (slower than ``"cpu"``: never serve with it).
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class NativeModel:
     def threads(self) -> int:
         """Threads of the engine's own pool."""
         return self._inner.threads
+
+    @property
+    def device(self) -> str:
+        """Where the engine computes: ``"cpu"``, ``"cuda:N"``, or ``"cpu:candle"``."""
+        return self._inner.device
 
     @property
     def input_size(self) -> int:
@@ -131,7 +141,7 @@ class NativeModel:
         self._inner.save(os.fspath(path))
 
     def __repr__(self) -> str:
-        return f"NativeModel({self.model}, {self.config})"
+        return f"NativeModel({self.model}, {self.config}, device={self.device!r})"
 
 
 def _checked_threads(threads: Any) -> int | None:
@@ -145,26 +155,55 @@ def _checked_threads(threads: Any) -> int | None:
     return int(threads)
 
 
-def load(path: str | os.PathLike, threads: int | None = None) -> NativeModel:
+def _checked_device(device: Any) -> str:
+    """``device`` as the engine takes it: a string (the engine parses it and names a bad one)."""
+    if not isinstance(device, str):
+        raise ConfigError(f'device must be "cpu", "cuda" or "cuda:N", got {device!r}')
+    return device
+
+
+def cuda_available() -> bool:
+    """Whether ``device="cuda"`` can work here: this build of the extension has CUDA support and CUDA
+    device 0 opens.
+
+    Example:
+        >>> nt.native.cuda_available()   # the CPU wheel: False  # doctest: +SKIP
+        False
+    """
+    return bool(_core.cuda_available())
+
+
+def load(path: str | os.PathLike, threads: int | None = None, device: str = "cpu") -> NativeModel:
     """Loads a neural_trader checkpoint; the model class comes from the file's metadata.
 
     Args:
         path: The ``.safetensors`` file.
         threads: Size of the engine's own thread pool; default one per core. PyTorch's pool is not
             touched, so ``torch.set_num_threads`` and this are independent.
+        device: ``"cpu"`` (the CPU kernels), ``"cuda"`` / ``"cuda:N"`` (GPU ``N``; needs the CUDA build,
+            see :func:`cuda_available`), or ``"cpu:candle"`` (the CUDA code path on the CPU, for tests).
 
     Raises:
         FileNotFoundError: no such file. CheckpointError: not a valid checkpoint for a served model.
-        ConfigError: ``threads`` is not None or an integer in 1..=1024.
+        ConfigError: ``threads`` is not None or an integer in 1..=1024; an unknown device string; CUDA
+            asked of a build without CUDA support, of a machine without a GPU, or of a GPU that is not
+            there (the message says which, and what to install).
+
+    Example:
+        >>> engine = nt.native.load("model.safetensors", device="cuda")   # doctest: +SKIP
+        >>> engine.device                                                # doctest: +SKIP
+        'cuda:0'
     """
     threads = _checked_threads(threads)
-    return NativeModel(_core.NativeModel.load(os.fspath(path), threads))
+    return NativeModel(_core.NativeModel.load(os.fspath(path), threads, _checked_device(device)))
 
 
-def from_bytes(data: bytes, threads: int | None = None) -> NativeModel:
-    """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses).
+def from_bytes(data: bytes, threads: int | None = None, device: str = "cpu") -> NativeModel:
+    """Loads a checkpoint from the bytes of a safetensors file (what ``model.to_native()`` uses), onto
+    ``device`` (as :func:`load`).
 
     Raises:
-        CheckpointError: not a valid checkpoint for a served model. ConfigError: bad ``threads``.
+        CheckpointError: not a valid checkpoint for a served model. ConfigError: bad ``threads`` or
+            ``device`` (as :func:`load`).
     """
-    return NativeModel(_core.NativeModel.from_bytes(data, _checked_threads(threads)))
+    return NativeModel(_core.NativeModel.from_bytes(data, _checked_threads(threads), _checked_device(device)))

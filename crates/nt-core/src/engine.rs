@@ -1,5 +1,6 @@
-//! The native engine: the served model a checkpoint names (looked up in [`crate::registry`]), called
-//! through [`ServedModel`] on slices of the caller's buffer.
+//! The native engine: the served model a checkpoint names (looked up in [`crate::registry`]) on a device
+//! (the CPU backends on the CPU, the candle structs on CUDA: [`Placement`]), called through
+//! [`ServedModel`] on slices of the caller's buffer.
 //!
 //! The engine validates inputs, works through a batch in chunks of bounded working memory, allocates every
 //! output before any work (so a batch whose output cannot fit is a data error, never an abort part way),
@@ -15,6 +16,7 @@ use candle_core::{Device, Tensor};
 
 use crate::checkpoint::Checkpoint;
 use crate::cpu_threads::{with_engine_threads, EngineThreads};
+use crate::device::Placement;
 use crate::error::{fmt_shape, Error, Result};
 use crate::input::{check_finite, check_sequence_shape, FlatArray};
 use crate::kernels::series::zeroed_vec;
@@ -32,6 +34,7 @@ pub struct Engine {
     tensors: HashMap<String, Tensor>,
     extra: BTreeMap<String, String>,
     threads: EngineThreads,
+    device: String,
 }
 
 /// Every output of a prediction, by name, and the attention weights when they were asked for.
@@ -63,10 +66,22 @@ pub fn default_threads() -> usize {
 }
 
 impl Engine {
-    /// Loads a checkpoint file.
+    /// Loads a checkpoint file, served on the CPU.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::load_at(path, &Placement::Cpu)
+    }
+
+    /// Loads a checkpoint file onto `device`: the CPU backend on the CPU, the model's candle struct on a
+    /// CUDA device.
+    pub fn load_on(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        Self::load_at(path, &Placement::for_device(device))
+    }
+
+    /// Loads a checkpoint file for a placement (e.g. parsed from a device string by
+    /// [`Placement::parse`]).
+    pub fn load_at(path: impl AsRef<Path>, placement: &Placement) -> Result<Self> {
         let path = path.as_ref();
-        Self::from_checkpoint(&Checkpoint::read(path)?).map_err(|e| match e {
+        Self::from_checkpoint_at(&Checkpoint::read(path)?, placement).map_err(|e| match e {
             Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
             other => other,
         })
@@ -74,18 +89,29 @@ impl Engine {
 
     /// Builds the engine from parsed checkpoint contents, on the CPU.
     pub fn from_checkpoint(ck: &Checkpoint) -> Result<Self> {
-        Self::from_checkpoint_on(ck, &Device::Cpu)
+        Self::from_checkpoint_at(ck, &Placement::Cpu)
     }
 
-    /// Builds the engine from parsed checkpoint contents for `device` (the CPU is the one served today;
-    /// another device is a config error).
+    /// Builds the engine from parsed checkpoint contents for `device`: the CPU backend on the CPU, the
+    /// model's candle struct on a CUDA device.
     pub fn from_checkpoint_on(ck: &Checkpoint, device: &Device) -> Result<Self> {
+        Self::from_checkpoint_at(ck, &Placement::for_device(device))
+    }
+
+    /// Builds the engine from parsed checkpoint contents for a placement.
+    pub fn from_checkpoint_at(ck: &Checkpoint, placement: &Placement) -> Result<Self> {
         Ok(Self {
-            model: Arc::from(registry::load(ck, device)?),
+            model: Arc::from(registry::load(ck, placement)?),
             tensors: ck.tensors.clone(),
             extra: ck.extra.clone(),
             threads: engine_threads(default_threads())?,
+            device: placement.name(),
         })
+    }
+
+    /// Where the engine computes, as a device string: `"cpu"`, `"cuda:0"`, or `"cpu:candle"`.
+    pub fn device(&self) -> &str {
+        &self.device
     }
 
     /// The same engine running on `threads` threads of its own.

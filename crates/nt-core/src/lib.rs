@@ -1,8 +1,8 @@
 //! nt-core: the native engine of neural_trader.
 //!
 //! Pure Rust on candle: the LSTM cell and stacked bidirectional LSTM, the models (each as a candle struct
-//! for training and a CPU backend for serving, built from the same checkpoint), the table of served models
-//! and the engine that serves them, the windowing/masking/augmentation kernels, and safetensors
+//! for training and serving on CUDA, and a CPU backend for serving on the CPU, built from the same
+//! checkpoint), the table of served models and the engine that serves them on a device, the windowing/masking/augmentation kernels, and safetensors
 //! checkpoints. Nothing here knows about Python; `nt-py` wraps it.
 #![deny(missing_docs)]
 
@@ -14,6 +14,7 @@ mod cpu_helper;
 mod cpu_layers;
 mod cpu_math;
 mod cpu_threads;
+pub mod device;
 pub mod engine;
 pub mod error;
 pub mod input;
@@ -23,6 +24,7 @@ pub mod lstm_cpu;
 pub mod models;
 pub mod registry;
 pub mod served;
+pub mod served_candle;
 
 pub use attention::{AttentionMemory, MultiHeadAttention};
 pub use checkpoint::Checkpoint;

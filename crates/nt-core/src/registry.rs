@@ -3,18 +3,20 @@
 //!
 //! Each row checks the checkpoint against the parameters its candle struct asks for (names and shapes,
 //! found by building it once on a recording backend that allocates nothing: one declaration of a model's
-//! parameters serves both backends), then builds the backend for the device: on the CPU, the model's CPU
-//! backend. Serving on CUDA (a backend wrapping the candle struct) is not built yet: asking for it is a
-//! config error, and its place is the `match` on the device in `backend`.
+//! parameters serves both backends), then builds the backend for the placement: on the CPU, the model's
+//! CPU backend; on a device (CUDA, or `"cpu:candle"`), its candle struct with the weights on that device,
+//! served by [`CandleBackend`].
 //!
-//! Adding a served model: its config (in `models/`), its candle struct and its CPU backend (siblings that
-//! import only the config and the shared layers), and one row below.
+//! Adding a served model: its config (in `models/`, with its [`ServedShapes`] in
+//! `models/served_shapes.rs`), its candle struct (implementing [`CandleServed`]) and its CPU backend
+//! (siblings that import only the config and the shared layers), and one row below.
 
-use candle_core::Device;
+use candle_core::DType;
 use candle_nn::VarBuilder;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
+use crate::device::Placement;
 use crate::error::{Error, Result};
 use crate::models::{
     BiLstmClassifier, BiLstmClassifierConfig, CpuBiLstmClassifier, CpuEnhancedSimpleLstm,
@@ -22,10 +24,11 @@ use crate::models::{
     EnhancedSimpleLstmConfig, LstmAttention, LstmAttentionConfig, LstmEncoder, LstmEncoderConfig,
     SimpleLstm, SimpleLstmConfig, TrendAttention, TrendAttentionConfig,
 };
-use crate::served::ServedModel;
+use crate::served::{ServedModel, ServedShapes};
+use crate::served_candle::{CandleBackend, CandleServed};
 
-/// Builds a served model from a checkpoint, for a device.
-pub type Load = fn(&Checkpoint, &Device) -> Result<Box<dyn ServedModel>>;
+/// Builds a served model from a checkpoint, for a placement.
+pub type Load = fn(&Checkpoint, &Placement) -> Result<Box<dyn ServedModel>>;
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +80,7 @@ pub fn served_names() -> Vec<&'static str> {
 }
 
 /// The served model a checkpoint holds (by its `model` name), built for `device`.
-pub fn load(ck: &Checkpoint, device: &Device) -> Result<Box<dyn ServedModel>> {
+pub fn load(ck: &Checkpoint, device: &Placement) -> Result<Box<dyn ServedModel>> {
     match SERVED.iter().find(|row| row.name == ck.model) {
         Some(row) => (row.load)(ck, device),
         None => Err(Error::Checkpoint(format!(
@@ -89,21 +92,25 @@ pub fn load(ck: &Checkpoint, device: &Device) -> Result<Box<dyn ServedModel>> {
 }
 
 /// Parses and validates the config `C`, checks the tensors against the candle struct that `candle`
-/// builds, and builds the backend for `device` (`cpu` on the CPU).
-fn backend<C: ModelConfig, M, B: ServedModel + 'static>(
+/// builds, and builds the backend for `placement`: `cpu` on the CPU, the candle struct on a device.
+fn backend<C: ServedShapes, M: CandleServed, B: ServedModel + 'static>(
     ck: &Checkpoint,
-    device: &Device,
+    placement: &Placement,
     candle: fn(C, VarBuilder<'static>) -> Result<M>,
     cpu: fn(C, &Checkpoint) -> Result<B>,
 ) -> Result<Box<dyn ServedModel>> {
     let config: C = ck.parse_config()?;
     config.validate()?;
     ck.check_against(|vb| candle(config.clone(), vb))?;
-    match device {
-        Device::Cpu => Ok(Box::new(cpu(config, ck)?)),
-        other => Err(Error::Config(format!(
-            "`{}` is served on the CPU only in this build, not on {other:?}",
-            C::NAME
-        ))),
+    match placement {
+        Placement::Cpu => Ok(Box::new(cpu(config, ck)?)),
+        Placement::Candle(device) => {
+            // The var builder moves each tensor to the device as the struct asks for it.
+            let vb = VarBuilder::from_tensors(ck.tensors.clone(), DType::F32, device);
+            Ok(Box::new(CandleBackend::new(
+                candle(config, vb)?,
+                device.clone(),
+            )))
+        }
     }
 }

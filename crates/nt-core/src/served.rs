@@ -1,8 +1,9 @@
 //! The contract of a served model: what the engine needs to know about a model and how it calls it.
 //!
-//! A served model is a backend built from a checkpoint (today: one on the CPU kernels per model, in
-//! `models/*_cpu.rs`). It names its outputs and their per-sample shapes, and computes them for a
-//! validated `(B, T, F)` batch given as a slice: no tensor is built on the way in or out. Optional
+//! A served model is a backend built from a checkpoint: on the CPU kernels (one per model, in
+//! `models/*_cpu.rs`), or the model's candle struct on a device (`served_candle.rs`). Both read what the
+//! model's config declares about its outputs ([`ServedShapes`]). A backend names its outputs and their
+//! per-sample shapes, and computes them for a validated `(B, T, F)` batch given as a slice. Optional
 //! capabilities (attention weights, a teacher-forced pass, embeddings) are declared by the `*_shape` /
 //! `*_size` methods returning `Some`; the engine checks them before calling, so the default bodies
 //! (which refuse) are reached only by direct callers. The engine handles validation, chunking, output
@@ -13,6 +14,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::config::ModelConfig;
 use crate::cpu_threads::{batch_parts, map_index, pool_threads};
 use crate::error::{Error, Result};
 
@@ -68,6 +70,32 @@ impl<'a> Batch<'a> {
             values: &self.values[rows.start * per..rows.end * per],
             dims: [rows.len(), self.dims[1], self.dims[2]],
         }
+    }
+}
+
+/// What a served model's config declares about its inputs and outputs, whichever backend computes them:
+/// the CPU backend and the candle backend of a model both read it, so they can never disagree on an
+/// output's name or shape. The optional capabilities are declared by returning `Some`.
+pub trait ServedShapes: ModelConfig {
+    /// The outputs for windows of `steps` steps, in order (see [`ServedModel::outputs`]).
+    fn outputs(&self, steps: usize) -> Vec<OutputSpec>;
+
+    /// Floats of intermediates one sample of `steps` steps holds (see [`ServedModel::working_set`]).
+    fn working_set(&self, steps: usize) -> usize;
+
+    /// Per-sample shape of the attention weights, if the model has them.
+    fn attention_shape(&self, _steps: usize) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// Per-sample shape of the targets a teacher-forced pass reads, if the model has one.
+    fn target_shape(&self) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// Width of one sample's embedding, if the model gives embeddings.
+    fn embedding_size(&self) -> Option<usize> {
+        None
     }
 }
 

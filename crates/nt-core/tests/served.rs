@@ -1,5 +1,6 @@
-//! The table of served models and the CPU backends of the encoder-readout models: every backend built
-//! from a checkpoint against the candle struct built from the same checkpoint, every output; the engine's
+//! The table of served models and the backends of the encoder-readout models: every backend (the CPU
+//! one, and the candle one that serves on CUDA, run on the CPU) built from a checkpoint against the
+//! candle struct built from the same checkpoint, every output; the engine's
 //! calls that depend on what a model offers (several outputs, attention, embeddings).
 
 use std::collections::HashMap;
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use nt_core::checkpoint::Checkpoint;
+use nt_core::device::Placement;
 use nt_core::models::{
     EnhancedSimpleLstm, EnhancedSimpleLstmConfig, LstmEncoder, LstmEncoderConfig, SimpleLstm,
     SimpleLstmConfig, TrendAttention, TrendAttentionConfig,
@@ -93,7 +95,7 @@ fn assert_close(got: &[f32], want: &[f32], case: &str) {
 }
 
 /// Runs `check(engine, x, dims, case)` for batches 1 and 5 on 1 and 3 engine threads, and checks that
-/// the thread count never changes a bit.
+/// the thread count never changes a bit; then on the candle backend (the CUDA code path, on the CPU).
 fn for_each_batch(
     ck: &Checkpoint,
     features: usize,
@@ -117,6 +119,9 @@ fn for_each_batch(
                 Some(first) => assert_eq!(first, &all, "{} b={batch}: bits differ", ck.model),
             }
         }
+        let candle = Engine::from_checkpoint_at(ck, &Placement::Candle(Device::Cpu)).unwrap();
+        assert_eq!(candle.device(), "cpu:candle");
+        check(&candle, &x, &format!("{} b={batch} candle", ck.model));
     }
 }
 
@@ -295,12 +300,14 @@ fn every_row_of_the_table_builds_the_model_it_names() {
                 model: row.name.to_string(),
                 ..ck.clone()
             };
-            assert!(
-                (row.load)(&other, &Device::Cpu).is_err(),
-                "{} took {}",
-                row.name,
-                ck.model
-            );
+            for placement in [Placement::Cpu, Placement::Candle(Device::Cpu)] {
+                assert!(
+                    (row.load)(&other, &placement).is_err(),
+                    "{} took {}",
+                    row.name,
+                    ck.model
+                );
+            }
         }
     }
     let names = served_names();

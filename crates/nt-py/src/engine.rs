@@ -10,6 +10,7 @@ use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use nt_core::device::Placement;
 use nt_core::error::fmt_shape;
 use nt_core::input::FlatArray;
 use nt_core::{Checkpoint, Engine, Error};
@@ -77,30 +78,46 @@ pub struct NativeModel {
 #[pymethods]
 impl NativeModel {
     /// Loads a neural_trader safetensors checkpoint; `threads` (default: one per core) sizes the
-    /// engine's own thread pool.
+    /// engine's own thread pool; `device` is `"cpu"`, `"cuda"`, `"cuda:N"` (or `"cpu:candle"`, the CUDA
+    /// code path on the CPU, a testing aid).
     #[staticmethod]
-    #[pyo3(signature = (path, threads=None))]
-    fn load(py: Python<'_>, path: PathBuf, threads: Option<usize>) -> PyResult<Self> {
+    #[pyo3(signature = (path, threads=None, device="cpu"))]
+    fn load(py: Python<'_>, path: PathBuf, threads: Option<usize>, device: &str) -> PyResult<Self> {
         let threads = threads.unwrap_or_else(nt_core::engine::default_threads);
         let engine = py
-            .detach(|| Engine::load(&path).and_then(|e| e.with_threads(threads)))
+            .detach(|| {
+                let placement = Placement::parse(device)?;
+                Engine::load_at(&path, &placement).and_then(|e| e.with_threads(threads))
+            })
             .py_err()?;
         Ok(Self { engine })
     }
 
-    /// Loads a checkpoint from the bytes of a safetensors file.
+    /// Loads a checkpoint from the bytes of a safetensors file, onto `device` (as [`Self::load`]).
     #[staticmethod]
-    #[pyo3(signature = (data, threads=None))]
-    fn from_bytes(py: Python<'_>, data: &[u8], threads: Option<usize>) -> PyResult<Self> {
+    #[pyo3(signature = (data, threads=None, device="cpu"))]
+    fn from_bytes(
+        py: Python<'_>,
+        data: &[u8],
+        threads: Option<usize>,
+        device: &str,
+    ) -> PyResult<Self> {
         let threads = threads.unwrap_or_else(nt_core::engine::default_threads);
         let engine = py
             .detach(|| {
+                let placement = Placement::parse(device)?;
                 Checkpoint::from_bytes(data)
-                    .and_then(|ck| Engine::from_checkpoint(&ck))
+                    .and_then(|ck| Engine::from_checkpoint_at(&ck, &placement))
                     .and_then(|e| e.with_threads(threads))
             })
             .py_err()?;
         Ok(Self { engine })
+    }
+
+    /// Where the engine computes: `"cpu"`, `"cuda:N"` or `"cpu:candle"`.
+    #[getter]
+    fn device(&self) -> &str {
+        self.engine.device()
     }
 
     /// Threads of the engine's own pool.
@@ -289,4 +306,10 @@ pub fn mha_forward<'py>(
         .detach(|| nt_core::attention::forward_arrays(tensors, q, k, v, num_heads))
         .py_err()?;
     Ok((to_numpy(py, out.0, &out.1)?, to_numpy(py, w.0, &w.1)?))
+}
+
+/// Whether this build has CUDA support and CUDA device 0 opens.
+#[pyfunction]
+pub fn cuda_available(py: Python<'_>) -> bool {
+    py.detach(nt_core::device::cuda_available)
 }

@@ -33,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::NativeModel>()?;
     m.add_function(wrap_pyfunction!(engine::lstm_forward, m)?)?;
     m.add_function(wrap_pyfunction!(engine::mha_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::cuda_available, m)?)?;
     kernels::register(m)?;
     kernels_training::register(m)?;
     Ok(())

@@ -204,11 +204,16 @@ class TwinModel(nn.Module):
         with naming_file(path):
             return cls.from_checkpoint(ck)
 
-    def to_native(self, threads: int | None = None) -> Any:
-        """The same weights in the Rust engine, without a file (see :mod:`neural_trader.native`)."""
+    def to_native(self, threads: int | None = None, device: str = "cpu") -> Any:
+        """The same weights in the Rust engine, without a file (see :mod:`neural_trader.native`), on
+        ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``; as :func:`neural_trader.native.load`).
+
+        Example:
+            >>> engine = model.to_native(device="cuda")   # doctest: +SKIP
+        """
         from neural_trader import native
 
-        return native.from_bytes(self.to_checkpoint().to_bytes(), threads)
+        return native.from_bytes(self.to_checkpoint().to_bytes(), threads, device)
 
 
 def load_exact(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:

@@ -13,6 +13,7 @@ use super::config::BiLstmClassifierConfig;
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::lstm::Lstm;
+use crate::served_candle::{CandleServed, Outputs};
 
 /// The candle twin.
 #[derive(Debug, Clone)]
@@ -29,7 +30,7 @@ impl BiLstmClassifier {
         let lstm = Lstm::new(config.lstm(), vb.pp("encoder").pp("lstm"))?;
         let head = candle_nn::linear(
             config.lstm().output_size(),
-            config.num_classes,
+            config.head_width(),
             vb.pp("head"),
         )?;
         Ok(Self { config, lstm, head })
@@ -52,6 +53,21 @@ impl BiLstmClassifier {
             Tensor::cat(&[top.get(0)?, top.get(1)?], D::Minus1)?
         };
         Ok(self.head.forward(&features)?)
+    }
+}
+
+impl CandleServed for BiLstmClassifier {
+    type Config = BiLstmClassifierConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    fn compute(&self, x: &Tensor, _with_attention: bool) -> Result<Outputs> {
+        Ok(Outputs {
+            outputs: vec![self.forward(x)?],
+            attention: None,
+        })
     }
 }
 

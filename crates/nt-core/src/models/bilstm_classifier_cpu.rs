@@ -9,9 +9,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::cpu_layers::Dense;
 use crate::error::Result;
-use crate::served::{
-    in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
-};
+use crate::served::{in_parts, to_json, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
 /// The classifier's weights laid out for the CPU.
 #[derive(Debug, Clone)]
@@ -28,7 +26,7 @@ impl CpuBiLstmClassifier {
         config.validate()?;
         let readout = CpuReadout::new(ck, config.lstm(), None)?;
         Ok(Self {
-            head: Dense::linear(ck, "head.", readout.width(), config.num_classes)?,
+            head: Dense::linear(ck, "head.", readout.width(), config.head_width())?,
             readout,
             config,
         })
@@ -48,12 +46,12 @@ impl ServedModel for CpuBiLstmClassifier {
         self.config.input_size
     }
 
-    fn outputs(&self, _steps: usize) -> Vec<OutputSpec> {
-        vec![OutputSpec::new("logits", [self.config.num_classes])]
+    fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
+        self.config.outputs(steps)
     }
 
     fn working_set(&self, steps: usize) -> usize {
-        lstm_working_set(steps, self.config.input_size, self.config.hidden_size)
+        self.config.working_set(steps)
     }
 
     /// Logits `(B, num_classes)` from the last layer's final hidden states.

@@ -34,14 +34,20 @@ fn default_head_hidden() -> Vec<usize> {
     vec![64]
 }
 
-/// Rejects fewer than two classes.
+/// Accepts two classes or more, or 0: one real output (a regression head, `(B, 1)`). One class is refused
+/// (a softmax over one class learns nothing), as the Python configs refuse it.
 fn check_classes(num_classes: usize) -> Result<()> {
-    if num_classes < 2 {
+    if num_classes == 1 {
         return Err(Error::Config(format!(
-            "num_classes must be at least 2, got {num_classes}"
+            "num_classes must be 0 (one real output: regression) or >= 2 classes, got {num_classes}"
         )));
     }
     Ok(())
+}
+
+/// Outputs of a classifier head: `num_classes` logits, or one value for a regression head (`0`).
+pub fn head_width(num_classes: usize) -> usize {
+    num_classes.max(1)
 }
 
 /// Configuration of a BiLSTMClassifier, field for field the Python dataclass `BiLSTMClassifierConfig`.
@@ -62,7 +68,7 @@ pub struct BiLstmClassifierConfig {
     /// Whether the LSTM is bidirectional.
     #[serde(default = "default_true")]
     pub bidirectional: bool,
-    /// Number of output classes.
+    /// Number of output classes; 0 for one real output (regression).
     #[serde(default = "default_classes")]
     pub num_classes: usize,
 }
@@ -77,12 +83,17 @@ impl BiLstmClassifierConfig {
             bidirectional: self.bidirectional,
         }
     }
+
+    /// Outputs of the head: `num_classes`, or 1 for a regression head (`num_classes = 0`).
+    pub fn head_width(&self) -> usize {
+        head_width(self.num_classes)
+    }
 }
 
 impl ModelConfig for BiLstmClassifierConfig {
     const NAME: &'static str = "bilstm_classifier";
 
-    /// Rejects sizes of zero, a dropout outside `[0, 1)` and fewer than two classes.
+    /// Rejects sizes of zero, a dropout outside `[0, 1)` and one class.
     fn validate(&self) -> Result<()> {
         self.lstm().validate()?;
         check_dropout(self.dropout)?;
@@ -93,7 +104,7 @@ impl ModelConfig for BiLstmClassifierConfig {
         let lstm = self.lstm();
         sum_parameters([
             lstm.num_parameters(),
-            linear_parameters(lstm.output_size(), self.num_classes),
+            linear_parameters(lstm.output_size(), self.head_width()),
         ])
     }
 
@@ -118,7 +129,7 @@ pub struct SimpleLstmConfig {
     /// Dropout between LSTM layers and in the head (training only).
     #[serde(default = "default_dropout")]
     pub dropout: f64,
-    /// Number of output classes.
+    /// Number of output classes; 0 for one real output (regression).
     #[serde(default = "default_classes")]
     pub num_classes: usize,
     /// Widths of the head's hidden layers (`Linear -> ReLU -> Dropout` each).
@@ -136,12 +147,17 @@ impl SimpleLstmConfig {
             bidirectional: false,
         }
     }
+
+    /// Outputs of the head: `num_classes`, or 1 for a regression head (`num_classes = 0`).
+    pub fn head_width(&self) -> usize {
+        head_width(self.num_classes)
+    }
 }
 
 impl ModelConfig for SimpleLstmConfig {
     const NAME: &'static str = "simple_lstm";
 
-    /// Rejects sizes of zero, a dropout outside `[0, 1)`, fewer than two classes and head widths of 0.
+    /// Rejects sizes of zero, a dropout outside `[0, 1)`, one class and head widths of 0.
     fn validate(&self) -> Result<()> {
         self.lstm().validate()?;
         check_dropout(self.dropout)?;
@@ -153,7 +169,7 @@ impl ModelConfig for SimpleLstmConfig {
         let lstm = self.lstm();
         sum_parameters([
             lstm.num_parameters(),
-            mlp_parameters(lstm.output_size(), &self.head_hidden, self.num_classes),
+            mlp_parameters(lstm.output_size(), &self.head_hidden, self.head_width()),
         ])
     }
 
@@ -181,7 +197,7 @@ pub struct EnhancedSimpleLstmConfig {
     /// Dropout between LSTM layers and in the head (training only).
     #[serde(default = "default_dropout")]
     pub dropout: f64,
-    /// Number of output classes.
+    /// Number of output classes; 0 for one real output (regression).
     #[serde(default = "default_classes")]
     pub num_classes: usize,
     /// Widths of the head's hidden layers.
@@ -198,6 +214,11 @@ impl EnhancedSimpleLstmConfig {
             num_layers: self.num_layers,
             bidirectional: true,
         }
+    }
+
+    /// Outputs of the head: `num_classes`, or 1 for a regression head (`num_classes = 0`).
+    pub fn head_width(&self) -> usize {
+        head_width(self.num_classes)
     }
 }
 
@@ -220,7 +241,7 @@ impl ModelConfig for EnhancedSimpleLstmConfig {
         sum_parameters([
             lstm.num_parameters(),
             attention_parameters(width),
-            mlp_parameters(width.checked_mul(2)?, &self.head_hidden, self.num_classes),
+            mlp_parameters(width.checked_mul(2)?, &self.head_hidden, self.head_width()),
         ])
     }
 

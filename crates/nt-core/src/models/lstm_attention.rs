@@ -39,6 +39,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::{ModelConfig, LAYER_NORM_EPS};
 use crate::error::{fmt_shape, Error, Result};
 use crate::lstm::{Lstm, LstmState};
+use crate::served_candle::{CandleServed, Outputs};
 
 /// What each decoder step after the first reads.
 #[derive(Clone, Copy)]
@@ -260,6 +261,31 @@ impl LstmAttention {
             None => features,
         };
         Ok((self.output_proj.forward(&features)?, weights, next))
+    }
+}
+
+impl CandleServed for LstmAttention {
+    type Config = LstmAttentionConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    /// The autoregressive forecast, and its attention `(B, horizon, T)`.
+    fn compute(&self, x: &Tensor, with_attention: bool) -> Result<Outputs> {
+        let Forecast { values, attention } = self.forecast(x)?;
+        Ok(Outputs {
+            outputs: vec![values],
+            attention: with_attention.then_some(attention),
+        })
+    }
+
+    fn compute_teacher_forced(&self, x: &Tensor, y: &Tensor) -> Result<Outputs> {
+        let Forecast { values, attention } = self.teacher_forced(x, y)?;
+        Ok(Outputs {
+            outputs: vec![values],
+            attention: Some(attention),
+        })
     }
 }
 

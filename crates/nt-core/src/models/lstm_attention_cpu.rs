@@ -15,9 +15,7 @@ use crate::cpu_layers::{Dense, LayerNorm};
 use crate::error::Result;
 use crate::kernels::series::zeroed_vec;
 use crate::lstm_cpu::CpuLstm;
-use crate::served::{
-    in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
-};
+use crate::served::{in_parts, to_json, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
 /// The forecaster's weights laid out for the CPU.
 #[derive(Debug, Clone)]
@@ -205,23 +203,12 @@ impl ServedModel for CpuLstmAttention {
         self.config.input_size
     }
 
-    /// The autoregressive forecast `(horizon, output_size)` per sample.
-    fn outputs(&self, _steps: usize) -> Vec<OutputSpec> {
-        vec![OutputSpec::new(
-            "forecast",
-            [self.config.horizon, self.config.output_size],
-        )]
+    fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
+        self.config.outputs(steps)
     }
 
-    /// The encoder's intermediates, the attention memory, and the forecast with its attention.
     fn working_set(&self, steps: usize) -> usize {
-        let c = &self.config;
-        lstm_working_set(steps, c.input_size, c.hidden_size)
-            .saturating_add(steps.saturating_mul(2 * c.hidden_size))
-            .saturating_add(
-                c.horizon
-                    .saturating_mul(c.output_size.saturating_add(steps)),
-            )
+        self.config.working_set(steps)
     }
 
     fn predict(&self, x: Batch<'_>, with_attention: bool) -> Result<Computed> {
@@ -229,11 +216,11 @@ impl ServedModel for CpuLstmAttention {
     }
 
     fn attention_shape(&self, steps: usize) -> Option<Vec<usize>> {
-        Some(vec![self.config.horizon, steps])
+        self.config.attention_shape(steps)
     }
 
     fn target_shape(&self) -> Option<Vec<usize>> {
-        Some(vec![self.config.horizon, self.config.output_size])
+        self.config.target_shape()
     }
 
     fn teacher_forced(&self, x: Batch<'_>, y: &[f32], with_attention: bool) -> Result<Computed> {

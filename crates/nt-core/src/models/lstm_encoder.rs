@@ -14,6 +14,7 @@ use super::readout::final_hidden;
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::lstm::Lstm;
+use crate::served_candle::{CandleServed, Outputs};
 
 /// The candle twin.
 #[derive(Debug, Clone)]
@@ -44,6 +45,25 @@ impl LstmEncoder {
     pub fn embed(&self, x: &Tensor) -> Result<Tensor> {
         let (_, state) = self.lstm.forward(x, None)?;
         final_hidden(&state.h, self.lstm.config())
+    }
+}
+
+impl CandleServed for LstmEncoder {
+    type Config = LstmEncoderConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    fn compute(&self, x: &Tensor, _with_attention: bool) -> Result<Outputs> {
+        Ok(Outputs {
+            outputs: vec![self.forward(x)?],
+            attention: None,
+        })
+    }
+
+    fn compute_embedding(&self, x: &Tensor) -> Result<Tensor> {
+        self.embed(x)
     }
 }
 

@@ -7,9 +7,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::lstm_cpu::CpuLstm;
-use crate::served::{
-    in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
-};
+use crate::served::{in_parts, to_json, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
 /// The encoder's weights laid out for the CPU.
 #[derive(Debug, Clone)]
@@ -63,16 +61,12 @@ impl ServedModel for CpuLstmEncoder {
         self.config.input_size
     }
 
-    /// The encoder outputs `(T, H * dirs)` per sample, as the PyTorch twin's forward.
     fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
-        vec![OutputSpec::new(
-            "outputs",
-            [steps, self.config.lstm().output_size()],
-        )]
+        self.config.outputs(steps)
     }
 
     fn working_set(&self, steps: usize) -> usize {
-        lstm_working_set(steps, self.config.input_size, self.config.hidden_size)
+        self.config.working_set(steps)
     }
 
     fn predict(&self, x: Batch<'_>, _with_attention: bool) -> Result<Computed> {
@@ -80,7 +74,7 @@ impl ServedModel for CpuLstmEncoder {
     }
 
     fn embedding_size(&self) -> Option<usize> {
-        Some(self.config.lstm().output_size())
+        self.config.embedding_size()
     }
 
     fn embed(&self, x: Batch<'_>) -> Result<Vec<f32>> {

@@ -1,8 +1,9 @@
 //! The models, one family per file, each in two backends built from the same checkpoint: a candle struct
-//! (`name.rs`: training, CUDA later) and a CPU backend (`name_cpu.rs`: what the engine serves). Neither
-//! imports the other; both import the family's config (`config.rs`, `lstm_attention_config.rs`,
-//! `trend_attention_config.rs`) and their backend's shared layers (`readout.rs` / `readout_cpu.rs`). The
-//! table of served models is in `registry.rs`.
+//! (`name.rs`: training, and what the engine serves on CUDA through `served_candle.rs`) and a CPU backend
+//! (`name_cpu.rs`: what the engine serves on the CPU). Neither imports the other; both import the
+//! family's config (`config.rs`, `lstm_attention_config.rs`, `trend_attention_config.rs`), what the config
+//! declares about the outputs (`served_shapes.rs`) and their backend's shared layers (`readout.rs` /
+//! `readout_cpu.rs`). The table of served models is in `registry.rs`.
 
 pub mod bilstm_classifier;
 pub mod bilstm_classifier_cpu;
@@ -14,6 +15,7 @@ pub mod lstm_encoder;
 pub mod lstm_encoder_cpu;
 pub mod readout;
 mod readout_cpu;
+mod served_shapes;
 pub mod simple_lstm;
 pub mod simple_lstm_cpu;
 pub mod trend_attention;

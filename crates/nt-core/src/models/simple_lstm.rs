@@ -19,6 +19,7 @@ use crate::attention::MultiHeadAttention;
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::lstm::Lstm;
+use crate::served_candle::{CandleServed, Outputs};
 
 /// The candle twin of SimpleLSTM.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ impl SimpleLstm {
         let head = Mlp::new(
             config.lstm().output_size(),
             &config.head_hidden,
-            Some(config.num_classes),
+            Some(config.head_width()),
             vb.pp("head"),
         )?;
         Ok(Self { config, lstm, head })
@@ -74,7 +75,7 @@ impl EnhancedSimpleLstm {
         let head = Mlp::new(
             2 * width,
             &config.head_hidden,
-            Some(config.num_classes),
+            Some(config.head_width()),
             vb.pp("head"),
         )?;
         Ok(Self {
@@ -97,6 +98,37 @@ impl EnhancedSimpleLstm {
         let (context, weights) = attention_readout(&self.attention, &outputs, &last)?;
         let features = Tensor::cat(&[&context, &last], D::Minus1)?;
         Ok((self.head.forward(&features)?, weights))
+    }
+}
+
+impl CandleServed for SimpleLstm {
+    type Config = SimpleLstmConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    fn compute(&self, x: &Tensor, _with_attention: bool) -> Result<Outputs> {
+        Ok(Outputs {
+            outputs: vec![self.forward(x)?],
+            attention: None,
+        })
+    }
+}
+
+impl CandleServed for EnhancedSimpleLstm {
+    type Config = EnhancedSimpleLstmConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    fn compute(&self, x: &Tensor, with_attention: bool) -> Result<Outputs> {
+        let (logits, weights) = self.forward(x)?;
+        Ok(Outputs {
+            outputs: vec![logits],
+            attention: with_attention.then_some(weights),
+        })
     }
 }
 

@@ -9,9 +9,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::cpu_layers::Mlp;
 use crate::error::Result;
-use crate::served::{
-    in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
-};
+use crate::served::{in_parts, to_json, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
 /// SimpleLSTM's weights laid out for the CPU.
 #[derive(Debug, Clone)]
@@ -32,7 +30,7 @@ impl CpuSimpleLstm {
             "head.",
             readout.width(),
             &config.head_hidden,
-            Some(config.num_classes),
+            Some(config.head_width()),
         )?;
         Ok(Self {
             config,
@@ -55,12 +53,12 @@ impl ServedModel for CpuSimpleLstm {
         self.config.input_size
     }
 
-    fn outputs(&self, _steps: usize) -> Vec<OutputSpec> {
-        vec![OutputSpec::new("logits", [self.config.num_classes])]
+    fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
+        self.config.outputs(steps)
     }
 
     fn working_set(&self, steps: usize) -> usize {
-        lstm_working_set(steps, self.config.input_size, self.config.hidden_size)
+        self.config.working_set(steps)
     }
 
     /// Logits `(B, num_classes)` from the top layer's final hidden state.
@@ -95,7 +93,7 @@ impl CpuEnhancedSimpleLstm {
             "head.",
             readout.width(),
             &config.head_hidden,
-            Some(config.num_classes),
+            Some(config.head_width()),
         )?;
         Ok(Self {
             config,
@@ -118,15 +116,12 @@ impl ServedModel for CpuEnhancedSimpleLstm {
         self.config.input_size
     }
 
-    fn outputs(&self, _steps: usize) -> Vec<OutputSpec> {
-        vec![OutputSpec::new("logits", [self.config.num_classes])]
+    fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
+        self.config.outputs(steps)
     }
 
-    /// The encoder's intermediates and the attention memory (keys and values, `2 * 2H` per step).
     fn working_set(&self, steps: usize) -> usize {
-        let c = &self.config;
-        lstm_working_set(steps, c.input_size, c.hidden_size)
-            .saturating_add(steps.saturating_mul(4 * c.hidden_size))
+        self.config.working_set(steps)
     }
 
     /// Logits `(B, num_classes)` from `[context; final]`, and the attention weights `(B, T)`.
@@ -142,6 +137,6 @@ impl ServedModel for CpuEnhancedSimpleLstm {
     }
 
     fn attention_shape(&self, steps: usize) -> Option<Vec<usize>> {
-        Some(vec![steps])
+        self.config.attention_shape(steps)
     }
 }

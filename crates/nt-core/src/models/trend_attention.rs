@@ -21,6 +21,7 @@ use crate::attention::MultiHeadAttention;
 use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::lstm::Lstm;
+use crate::served_candle::{CandleServed, Outputs};
 
 /// One horizon's head: trunk, trend score, direction logits.
 #[derive(Debug, Clone)]
@@ -99,6 +100,31 @@ impl TrendAttention {
         Ok(TrendOutputs {
             horizons,
             attention,
+        })
+    }
+}
+
+impl CandleServed for TrendAttention {
+    type Config = TrendAttentionConfig;
+
+    fn served_config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    /// `trend_{h}`, `direction_logits_{h}` per horizon, then `attention_weights`.
+    fn compute(&self, x: &Tensor, with_attention: bool) -> Result<Outputs> {
+        let TrendOutputs {
+            horizons,
+            attention,
+        } = self.forward(x)?;
+        let mut outputs: Vec<Tensor> = horizons
+            .into_iter()
+            .flat_map(|(trend, direction)| [trend, direction])
+            .collect();
+        outputs.push(attention.clone());
+        Ok(Outputs {
+            outputs,
+            attention: with_attention.then_some(attention),
         })
     }
 }

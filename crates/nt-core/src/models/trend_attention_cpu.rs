@@ -9,9 +9,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::cpu_layers::{Dense, Mlp};
 use crate::error::Result;
-use crate::served::{
-    in_parts, lstm_working_set, to_json, Batch, Computed, OutputSpec, ServedModel,
-};
+use crate::served::{in_parts, to_json, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
 /// One horizon's head: trunk, trend score, direction logits.
 #[derive(Debug, Clone)]
@@ -75,29 +73,12 @@ impl ServedModel for CpuTrendAttention {
         self.config.input_size
     }
 
-    /// `trend_{h}` (a scalar per sample) and `direction_logits_{h}` `(2,)` for each horizon, then
-    /// `attention_weights` `(T,)`: the keys of the PyTorch forward's dict, in its order.
     fn outputs(&self, steps: usize) -> Vec<OutputSpec> {
-        let mut outputs: Vec<OutputSpec> = self
-            .config
-            .horizons
-            .iter()
-            .flat_map(|h| {
-                [
-                    OutputSpec::new(format!("trend_{h}"), []),
-                    OutputSpec::new(format!("direction_logits_{h}"), [2]),
-                ]
-            })
-            .collect();
-        outputs.push(OutputSpec::new("attention_weights", [steps]));
-        outputs
+        self.config.outputs(steps)
     }
 
-    /// The encoder's intermediates and the attention memory (keys and values, `2 * 2H` per step).
     fn working_set(&self, steps: usize) -> usize {
-        let c = &self.config;
-        lstm_working_set(steps, c.input_size, c.hidden_size)
-            .saturating_add(steps.saturating_mul(4 * c.hidden_size))
+        self.config.working_set(steps)
     }
 
     fn predict(&self, x: Batch<'_>, with_attention: bool) -> Result<Computed> {
@@ -121,6 +102,6 @@ impl ServedModel for CpuTrendAttention {
     }
 
     fn attention_shape(&self, steps: usize) -> Option<Vec<usize>> {
-        Some(vec![steps])
+        self.config.attention_shape(steps)
     }
 }
