@@ -443,4 +443,70 @@ mod tests {
         let unknown = serde_json::from_str::<SimpleLstmConfig>(r#"{"input_size": 3, "heads": 7}"#);
         assert!(unknown.is_err());
     }
+
+    #[test]
+    fn zero_classes_is_a_regression_head_of_one_output() {
+        let bilstm = BiLstmClassifierConfig {
+            input_size: 3,
+            hidden_size: 4,
+            num_layers: 1,
+            dropout: 0.0,
+            bidirectional: true,
+            num_classes: 0,
+        };
+        let simple = SimpleLstmConfig {
+            input_size: 3,
+            hidden_size: 4,
+            num_layers: 1,
+            dropout: 0.0,
+            num_classes: 0,
+            head_hidden: vec![5],
+        };
+        let enhanced = EnhancedSimpleLstmConfig {
+            input_size: 3,
+            hidden_size: 4,
+            num_layers: 1,
+            num_heads: 2,
+            dropout: 0.0,
+            num_classes: 0,
+            head_hidden: vec![],
+        };
+        assert!(bilstm.validate().is_ok() && simple.validate().is_ok());
+        assert!(enhanced.validate().is_ok());
+        assert_eq!(
+            (
+                bilstm.head_width(),
+                simple.head_width(),
+                enhanced.head_width()
+            ),
+            (1, 1, 1)
+        );
+        // The head is one output wide: a linear 8 -> 1, an MLP 4 -> 5 -> 1, a linear 16 -> 1.
+        let lstm = |c: LstmConfig| c.num_parameters().unwrap();
+        assert_eq!(bilstm.num_parameters(), Some(lstm(bilstm.lstm()) + 8 + 1));
+        assert_eq!(
+            simple.num_parameters(),
+            Some(lstm(simple.lstm()) + 4 * 5 + 5 + 5 + 1)
+        );
+        assert_eq!(
+            enhanced.num_parameters(),
+            Some(lstm(enhanced.lstm()) + 4 * 8 * 8 + 4 * 8 + 16 + 1)
+        );
+        for k in [2, 3, 7] {
+            let c = BiLstmClassifierConfig {
+                num_classes: k,
+                ..bilstm.clone()
+            };
+            assert_eq!(c.head_width(), k);
+        }
+        let one = SimpleLstmConfig {
+            num_classes: 1,
+            ..simple
+        };
+        let err = one.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("num_classes must be 0") && err.contains("got 1"),
+            "{err}"
+        );
+    }
 }
