@@ -80,3 +80,44 @@ def test_invalid_config_json_is_a_checkpoint_error(tmp_path):
         nt.Checkpoint.from_bytes(data)
     with pytest.raises(nt.CheckpointError, match="config"):
         nt.native.from_bytes(data)
+
+
+@pytest.mark.parametrize("config", ["[3, 5, 2, 0.2, true, 2]", "null", "7", '"bilstm"'])
+def test_a_config_that_is_not_a_json_object_is_refused_by_both_twins(tmp_path, config):
+    from safetensors.torch import save
+
+    model = small_model(num_layers=2)
+    meta = {"format": "neural_trader", "format_version": "1", "model": "bilstm_classifier", "config": config}
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(save(dict(model.state_dict()), metadata=meta))
+    with pytest.raises(nt.CheckpointError, match="must be a JSON object"):
+        nt.load(path)
+    with pytest.raises(nt.CheckpointError, match="must be a JSON object") as err:
+        nt.native.load(path)
+    assert config in str(err.value)
+
+
+def test_the_engine_writes_the_bytes_the_torch_twin_writes(tmp_path):
+    """Identical content, identical files: metadata keys sorted, the config as Python's JSON, whichever
+    twin (or process) writes it."""
+    from neural_trader.models import PretrainedEncoder, PretrainedEncoderConfig
+
+    models = [
+        small_model(dropout=1e-5),
+        nt.SimpleLSTM(nt.SimpleLSTMConfig(input_size=3, hidden_size=4, head_hidden=[5])),
+        nt.EnhancedSimpleLSTM(nt.EnhancedSimpleLSTMConfig(input_size=3, hidden_size=4, num_heads=2)),
+        nt.TrendAttention(nt.TrendAttentionConfig(input_size=3, hidden_size=4, num_heads=2, horizons=[3, 9])),
+        nt.LSTMAttention(
+            nt.LSTMAttentionConfig(input_size=3, output_size=2, horizon=3, hidden_size=4, num_heads=2)
+        ),
+        PretrainedEncoder(PretrainedEncoderConfig(input_size=3, hidden_size=4, dropout=0.125)),
+    ]
+    assert {m.registry_name for m in models} == set(nt.native.SERVED_MODELS)
+    for model in models:
+        torch_file, rust_file = tmp_path / "torch.safetensors", tmp_path / "rust.safetensors"
+        model.save(torch_file, extra={"scaler": '{"mean": [0.5]}', "source": "données.csv", "a": "1"})
+        nt.native.load(torch_file).save(rust_file)
+        assert rust_file.read_bytes() == torch_file.read_bytes(), model.registry_name
+        # ... and a file the engine wrote is read back and written again unchanged.
+        nt.native.load(rust_file).save(tmp_path / "again.safetensors")
+        assert (tmp_path / "again.safetensors").read_bytes() == torch_file.read_bytes()

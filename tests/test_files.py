@@ -207,11 +207,6 @@ def test_leftovers_of_dead_processes_are_removed_and_live_ones_kept(tmp_path: Pa
     assert _leftovers(tmp_path, path.name) == sorted([live.name, other.name])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Rust engine's write_atomic (crates/nt-core/src/checkpoint.rs) does not yet remove the "
-    "temporary files of dead processes; owned by the engine's helper, reported to the lead",
-)
 def test_the_rust_engine_also_removes_leftovers_of_dead_processes(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     dead = tmp_path / f".model.safetensors.tmp-{_dead_pid()}-0"

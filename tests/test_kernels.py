@@ -525,6 +525,25 @@ def test_augment_is_deterministic_and_accepts_float64(sp500):
     assert not np.array_equal(a, kernels.augment(x, seed=9))
 
 
+def test_the_rust_defaults_are_the_recipes_probabilities(sp500):
+    import inspect
+
+    from neural_trader import recipe
+
+    want = {
+        "time_warp_prob": recipe.TIME_WARP_PROB,
+        "jitter_prob": recipe.JITTER_PROB,
+        "vol_scale_prob": recipe.VOL_SCALE_PROB,
+    }
+    for fn in (_core.augment, _core.augment_dataset, kernels.augment, kernels.augment_dataset):
+        params = inspect.signature(fn).parameters
+        assert {k: params[k].default for k in want} == want, fn.__name__
+    # The default is what runs: the same draws as the recipe's probabilities given explicitly.
+    x = real_windows(sp500)[:200]
+    np.testing.assert_array_equal(_core.augment(x, seed=3), _core.augment(x, seed=3, **want))
+    assert not np.array_equal(_core.augment(x, seed=3), _core.augment(x, seed=3, vol_scale_prob=0.5))
+
+
 def test_augment_dataset_layout(sp500):
     x = real_windows(sp500)[:50]
     y = kernels.augment_dataset(x, num_augmentations=3, seed=5)

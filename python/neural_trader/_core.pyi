@@ -99,7 +99,7 @@ def augment(
     time_warp_max: float = 0.12,
     jitter_prob: float = 0.5,
     jitter_scale: float = 0.05,
-    vol_scale_prob: float = 0.5,
+    vol_scale_prob: float = 0.3,
     vol_scale_range: tuple[float, float] = (0.85, 1.15),
     seed: int = 0,
 ) -> npt.NDArray[np.float32]: ...
@@ -111,7 +111,7 @@ def augment_dataset(
     time_warp_max: float = 0.12,
     jitter_prob: float = 0.5,
     jitter_scale: float = 0.05,
-    vol_scale_prob: float = 0.5,
+    vol_scale_prob: float = 0.3,
     vol_scale_range: tuple[float, float] = (0.85, 1.15),
 ) -> npt.NDArray[np.float32]: ...
 def gather_windows(

@@ -7,9 +7,7 @@
 //! names it, before any model code runs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use candle_core::{DType, Device, Shape, Tensor};
@@ -18,7 +16,9 @@ use candle_nn::VarBuilder;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
 
+use crate::checkpoint_bytes::{python_json, with_sorted_metadata};
 use crate::error::{fmt_shape, Error, Result};
+use crate::files::{read_regular_file, write_atomic};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "neural_trader";
@@ -95,14 +95,34 @@ impl Checkpoint {
             .map_err(|e| Error::Checkpoint(format!("{}: {}", path.display(), strip_prefix(&e))))
     }
 
-    /// Deserialises the JSON config into the model's config struct; a bad field is a config error.
+    /// Deserialises the JSON config into the model's config struct. Anything but a JSON object (serde
+    /// would also read a struct from an array of its fields in order, which the PyTorch twin refuses) or a
+    /// bad field is a checkpoint error naming what was found.
     pub fn parse_config<C: DeserializeOwned>(&self) -> Result<C> {
-        serde_json::from_str(&self.config).map_err(|e| {
+        let invalid = |e: &dyn std::fmt::Display| {
             Error::Checkpoint(format!(
                 "config of model `{}` is not valid: {e}",
                 self.model
             ))
-        })
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&self.config).map_err(|e| invalid(&e))?;
+        if !value.is_object() {
+            let found = match &value {
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::Object(_) => "an object",
+            };
+            let text: String = self.config.chars().take(80).collect();
+            return Err(Error::Checkpoint(format!(
+                "config metadata of model `{}` must be a JSON object, got {found}: {text}",
+                self.model
+            )));
+        }
+        serde_json::from_value(value).map_err(|e| invalid(&e))
     }
 
     /// A `VarBuilder` over the tensors, after checking them against the parameters that `build`
@@ -140,13 +160,19 @@ impl Checkpoint {
         self.tensors.values().map(|t| t.elem_count()).sum()
     }
 
-    /// Serialises to safetensors bytes with the neural_trader metadata.
+    /// Serialises to safetensors bytes with the neural_trader metadata: the same bytes for the same
+    /// content, and the bytes the PyTorch twin writes for it (metadata keys sorted, the config as
+    /// Python's `json.dumps(config, sort_keys=True)`; see [`crate::checkpoint_bytes`]).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut meta: HashMap<String, String> = self.extra.clone().into_iter().collect();
-        meta.insert("format".into(), FORMAT.into());
-        meta.insert("format_version".into(), FORMAT_VERSION.into());
-        meta.insert("model".into(), self.model.clone());
-        meta.insert("config".into(), self.config.clone());
+        let config: serde_json::Value = serde_json::from_str(&self.config).map_err(|e| {
+            Error::Checkpoint(format!("config of model `{}` is not JSON: {e}", self.model))
+        })?;
+        let mut sorted = self.extra.clone();
+        sorted.insert("format".into(), FORMAT.into());
+        sorted.insert("format_version".into(), FORMAT_VERSION.into());
+        sorted.insert("model".into(), self.model.clone());
+        sorted.insert("config".into(), python_json(&config));
+        let meta: HashMap<String, String> = sorted.clone().into_iter().collect();
         let mut data = Vec::with_capacity(self.tensors.len());
         for (name, t) in &self.tensors {
             let t = t.to_dtype(DType::F32)?.flatten_all()?;
@@ -163,114 +189,15 @@ impl Checkpoint {
                     .map_err(|e| Error::Checkpoint(format!("tensor `{name}`: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        safetensors::tensor::serialize(views, Some(meta))
-            .map_err(|e| Error::Checkpoint(format!("cannot serialise: {e}")))
+        let bytes = safetensors::tensor::serialize(views, Some(meta))
+            .map_err(|e| Error::Checkpoint(format!("cannot serialise: {e}")))?;
+        with_sorted_metadata(bytes, &sorted)
     }
 
     /// Writes the file atomically: a temporary file beside it, fsync, rename. A crash mid-save leaves
     /// the previous file intact.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         write_atomic(path.as_ref(), &self.to_bytes()?)
-    }
-}
-
-/// Reads the whole of a regular file, refusing anything else before opening it (see
-/// [`Checkpoint::read`]). The size is checked again on the open file, so a file swapped for a device
-/// between the two checks is refused too; reading stops at the size seen then.
-fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
-    let not_regular = || {
-        Error::Checkpoint(format!(
-            "{} is not a regular file (a directory, FIFO or device is never a checkpoint)",
-            path.display()
-        ))
-    };
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    let len = usize::try_from(meta.len())
-        .map_err(|_| Error::Checkpoint(format!("{} is too large to read", path.display())))?;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(len).map_err(|_| {
-        Error::Checkpoint(format!(
-            "{}: cannot allocate {len} bytes to read it",
-            path.display()
-        ))
-    })?;
-    file.take(meta.len())
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
-}
-
-/// Distinguishes the temporary files of concurrent saves within one process.
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, fsync and rename. Each save
-/// creates its own temporary file (process id and a counter, created exclusively), so concurrent saves
-/// to one path, from threads or processes, never write into the same temporary file: the result is one
-/// of the complete files.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Checkpoint(format!("{} is not a file path", path.display())))?;
-    // The rename would replace a device, FIFO or directory entry (as root: `/dev/full` itself).
-    if let Ok(meta) = std::fs::metadata(path) {
-        if !meta.is_file() {
-            return Err(Error::Checkpoint(format!(
-                "refusing to replace {}: it exists and is not a regular file",
-                path.display()
-            )));
-        }
-    }
-    let (tmp, mut file) =
-        create_temporary(&dir, &name.to_string_lossy()).map_err(|e| Error::io(path, e))?;
-    let result = (|| {
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Persist the rename itself; not every platform can open a directory, so this is best effort.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
-/// Creates `.{name}.tmp-{pid}-{n}` in `dir` with `create_new` (`O_EXCL`), trying the next `n` if a file
-/// of that name is left over from a killed process whose id was reused.
-fn create_temporary(
-    dir: &Path,
-    name: &str,
-) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    let mut attempts = 0;
-    loop {
-        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 64 => {
-                attempts += 1
-            }
-            Err(e) => return Err(e),
-        }
     }
 }
 
@@ -473,34 +400,64 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    #[test]
-    fn write_refuses_to_replace_a_directory() {
-        let dir = scratch("dir");
-        let target = dir.join("model.safetensors");
-        std::fs::create_dir(&target).unwrap();
-        let err = write_atomic(&target, b"data").unwrap_err().to_string();
-        assert!(err.contains("not a regular file"), "{err}");
-        assert!(target.is_dir());
-        std::fs::remove_dir_all(dir).unwrap();
+    fn tiny(config: &str) -> Checkpoint {
+        Checkpoint {
+            model: "bilstm_classifier".into(),
+            config: config.into(),
+            extra: BTreeMap::from([("é".to_string(), "x".to_string())]),
+            tensors: HashMap::from([(
+                "w".to_string(),
+                Tensor::from_vec(vec![1f32, 2.0], 2, &Device::Cpu).unwrap(),
+            )]),
+        }
     }
 
     #[test]
-    fn concurrent_saves_to_one_path_leave_one_complete_file() {
-        let dir = scratch("concurrent");
-        let target = dir.join("model.safetensors");
-        let payloads: Vec<Vec<u8>> = (0..8u8).map(|k| vec![k; 1 << 16]).collect();
-        for _ in 0..20 {
-            std::thread::scope(|s| {
-                for p in &payloads {
-                    let target = &target;
-                    s.spawn(move || write_atomic(target, p).unwrap());
-                }
-            });
-            let got = std::fs::read(&target).unwrap();
-            assert!(payloads.contains(&got), "a mix of saves");
-            let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-            assert_eq!(names.len(), 1, "temporary files left behind");
+    fn a_config_that_is_not_an_object_is_a_checkpoint_error_naming_it() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Two {
+            a: usize,
+            b: usize,
         }
-        std::fs::remove_dir_all(dir).unwrap();
+        assert!(tiny(r#"{"a": 1, "b": 2}"#).parse_config::<Two>().is_ok());
+        for (config, found) in [
+            ("[1, 2]", "an array"),
+            ("null", "null"),
+            ("3", "a number"),
+            (r#""ab""#, "a string"),
+            ("true", "a boolean"),
+        ] {
+            match tiny(config).parse_config::<Two>() {
+                Err(Error::Checkpoint(m)) => {
+                    assert!(
+                        m.contains("must be a JSON object") && m.contains(found),
+                        "{m}"
+                    );
+                    assert!(m.contains(config), "{m}");
+                }
+                other => panic!("{config}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_content_gives_the_same_bytes_with_sorted_metadata() {
+        let ck = tiny(r#"{"b": 0.2, "a": [1, 2]}"#);
+        let bytes = ck.to_bytes().unwrap();
+        for _ in 0..5 {
+            assert_eq!(tiny(r#"{"a":[1,2],"b":0.2}"#).to_bytes().unwrap(), bytes);
+        }
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+        assert!(
+            header.starts_with(
+                r#"{"__metadata__":{"config":"{\"a\": [1, 2], \"b\": 0.2}","format":"neural_trader","format_version":"1","model":"bilstm_classifier","é":"x"},"w":"#
+            ),
+            "{header}"
+        );
+        let back = Checkpoint::from_bytes(&bytes).unwrap();
+        assert_eq!(back.config, r#"{"a": [1, 2], "b": 0.2}"#);
+        assert_eq!(back.extra, ck.extra);
     }
 }

@@ -9,6 +9,7 @@
 pub mod attention;
 mod attention_cpu;
 pub mod checkpoint;
+pub mod checkpoint_bytes;
 pub mod config;
 mod cpu_helper;
 mod cpu_layers;
@@ -17,6 +18,7 @@ mod cpu_threads;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod input;
 pub mod kernels;
 pub mod lstm;

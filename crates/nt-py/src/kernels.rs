@@ -260,7 +260,7 @@ fn mask<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     windows, time_warp_prob = 0.5, time_warp_max = 0.12, jitter_prob = 0.5, jitter_scale = 0.05,
-    vol_scale_prob = 0.5, vol_scale_range = (0.85, 1.15), seed = 0,
+    vol_scale_prob = 0.3, vol_scale_range = (0.85, 1.15), seed = 0,
 ))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn augment<'py>(
@@ -294,7 +294,7 @@ fn augment<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     windows, num_augmentations = 4, seed = 0, time_warp_prob = 0.5, time_warp_max = 0.12,
-    jitter_prob = 0.5, jitter_scale = 0.05, vol_scale_prob = 0.5, vol_scale_range = (0.85, 1.15),
+    jitter_prob = 0.5, jitter_scale = 0.05, vol_scale_prob = 0.3, vol_scale_range = (0.85, 1.15),
 ))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn augment_dataset<'py>(

@@ -41,7 +41,8 @@ const VOLUME: usize = 4;
 /// Knots of the time-warp speed curve, at evenly spaced positions including both ends.
 const WARP_KNOTS: usize = 5;
 
-/// Parameters of [`augment`]; the defaults are those of the Python API.
+/// Parameters of [`augment`]; the defaults are those of the Python API and the recipe's
+/// (`neural_trader.recipe`: `TIME_WARP_PROB = 0.5`, `JITTER_PROB = 0.5`, `VOL_SCALE_PROB = 0.3`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AugmentConfig {
     /// Probability of warping a window's time axis, in `[0, 1]`.
@@ -65,7 +66,7 @@ impl Default for AugmentConfig {
             time_warp_max: 0.12,
             jitter_prob: 0.5,
             jitter_scale: 0.05,
-            vol_scale_prob: 0.5,
+            vol_scale_prob: 0.3,
             vol_scale_range: (0.85, 1.15),
         }
     }
