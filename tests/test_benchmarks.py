@@ -46,3 +46,33 @@ def test_rows_of_a_served_model_fit_a_json_file():
         lo, hi = r["batch1_round_p50_ms"]
         assert 0 < lo <= hi and r["batch1_p50_ms"] <= r["batch1_p99_ms"]
     assert "rounds" in models.table(result)
+
+
+def test_the_device_benchmark_times_every_model_at_every_batch_on_the_candle_path():
+    """``bench --only models --device cuda`` on the CPU's candle path (the code CUDA runs): a row per
+    model, runtime and batch, in a JSON-able result and a table; durations only checked for order."""
+    from neural_trader.benchmarks import models_device
+
+    torch.manual_seed(0)
+    trend = nt.TrendAttention(nt.TrendAttentionConfig(input_size=2, hidden_size=4, num_layers=1, num_heads=2))
+    classifier = nt.BiLSTMClassifier(nt.BiLSTMClassifierConfig(input_size=2, hidden_size=4, num_layers=1))
+    forecaster = nt.LSTMAttention(
+        nt.LSTMAttentionConfig(input_size=2, output_size=1, horizon=2, hidden_size=4, num_heads=2)
+    )
+    tiny = [
+        models.Case("TrendAttention tiny", trend.eval(), 6, 2, 1.0, trend),
+        models.Case("BiLSTMClassifier tiny", classifier.eval(), 6, 2, 1.0, classifier),
+        models.Case("LSTMAttention tiny", forecaster.eval(), 6, 2, 1.0, forecaster.forecast, slow=True),
+    ]
+    result = json.loads(
+        json.dumps(models_device.run(device="cpu:candle", quick=True, batches=(1, 3), models=tiny))
+    )
+    assert result["device"] == "cpu:candle" and result["batches"] == [1, 3]
+    seen = {(r["model"], r["runtime"], r["batch"]) for r in result["rows"]}
+    assert seen == {(c.name, rt, b) for c in tiny for rt in ("native", "pytorch") for b in (1, 3)}
+    for r in result["rows"]:
+        assert r["device"] == "cpu:candle" and 0 <= r["native_ahead_rounds"] <= r["rounds"]
+        lo, hi = r["round_p50_ms"]
+        assert 0 < lo <= hi and r["p50_ms"] <= r["p99_ms"] and r["samples_per_s"] > 0
+    assert "| LSTMAttention tiny | 3 | pytorch |" in models_device.table(result)
+    assert all(p.device.type == "cpu" for c in tiny for p in c.model.parameters())

@@ -6,7 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+import torch
 from cli_helpers import run_cli
+
+import neural_trader as nt
 
 
 def test_bench_quick_times_every_runtime_and_kernel(tmp_path: Path) -> None:
@@ -37,3 +41,21 @@ def test_bench_quick_times_every_runtime_and_kernel(tmp_path: Path) -> None:
 def test_bench_rejects_an_unknown_part() -> None:
     proc = run_cli("bench", "--only", "gpu")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_bench_on_cuda_without_a_usable_gpu_is_a_clear_usage_error(tmp_path: Path) -> None:
+    if torch.cuda.is_available() and nt.native.cuda_available():
+        pytest.skip("a GPU and the CUDA build are here: tests/gpu runs the benchmark")
+    for part in ("models", "pretrain"):
+        out = tmp_path / f"{part}.json"
+        proc = run_cli("bench", "--only", part, "--device", "cuda", "--json", str(out))
+        assert proc.returncode == 2, proc.stderr
+        assert "--device cuda:" in proc.stderr and "Traceback" not in proc.stderr
+        assert not out.exists()
+
+
+def test_device_applies_to_one_part_only() -> None:
+    proc = run_cli("bench", "--device", "cuda")
+    assert proc.returncode == 2 and "--device applies to --only models and --only pretrain" in proc.stderr
+    proc = run_cli("bench", "--only", "kernels", "--steps", "5")
+    assert proc.returncode == 2 and "apply to --only pretrain" in proc.stderr

@@ -343,7 +343,8 @@ impl Engine {
     }
 
     /// Runs `run` on consecutive chunks of the samples of `x` (and of `y`, `(B, ...)`, row for row), sized
-    /// so that a chunk's intermediates stay near [`CHUNK_WORKING_SET`], and gathers each output's rows
+    /// so that a chunk's intermediates stay near [`CHUNK_WORKING_SET`] (or the model's own
+    /// [`ServedModel::chunk_limit`]), and gathers each output's rows
     /// into buffers allocated up front. So a batch too large for memory is a data error before any work
     /// (and before the input is read: it may be a memory map far larger than memory), never an abort of
     /// the process part way through, and a huge batch needs no more working memory than a moderate one.
@@ -374,7 +375,8 @@ impl Engine {
             .map(|per| allocate(per, "attention weights"))
             .transpose()?;
         let working = self.model.working_set(x.steps()).max(1);
-        if working > CHUNK_WORKING_SET && batch > 0 {
+        let limit = self.model.chunk_limit().unwrap_or(CHUNK_WORKING_SET);
+        if working > limit && batch > 0 {
             // One sample alone needs more than a chunk: make sure its intermediates can exist at all
             // (a window of 2**34 steps would otherwise abort the process inside the model).
             drop(zeroed_vec::<f32>(working, "working memory of one sample")?);
@@ -384,7 +386,7 @@ impl Engine {
             check_finite(values, dims, "target y")?;
         }
         let per_y = y.map_or(0, |(_, dims)| dims.iter().skip(1).product::<usize>());
-        for rows in chunks(batch, (CHUNK_WORKING_SET / working).max(1)) {
+        for rows in chunks(batch, (limit / working).max(1)) {
             let ys = y.map(|(y, _)| &y[rows.start * per_y..rows.end * per_y]);
             let computed = run(x.rows(rows.clone()), ys)?;
             let n = rows.len();

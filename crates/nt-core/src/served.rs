@@ -128,6 +128,13 @@ pub trait ServedModel: Send + Sync + Debug {
     /// its chunks of a batch by it, to bound the working memory.
     fn working_set(&self, steps: usize) -> usize;
 
+    /// Floats of intermediates a chunk of a batch may hold, if this backend wants other than the
+    /// engine's default (about 128 MiB): a GPU backend takes larger chunks, since each call costs a
+    /// fixed launch overhead per operation whatever the chunk's size.
+    fn chunk_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Computes the outputs (and the attention weights when `with_attention`, if the model has any) of
     /// a batch with `B >= 1`.
     fn predict(&self, x: Batch<'_>, with_attention: bool) -> Result<Computed>;

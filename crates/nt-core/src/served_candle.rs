@@ -15,6 +15,9 @@ use crate::config::ModelConfig;
 use crate::error::{fmt_shape, Error, Result};
 use crate::served::{to_json, unsupported, Batch, Computed, OutputSpec, ServedModel, ServedShapes};
 
+/// Floats of intermediates a chunk of a batch may hold on a GPU (1 GiB).
+const GPU_CHUNK_WORKING_SET: usize = 1 << 28;
+
 /// What a candle struct computed: one tensor per output of its config's
 /// [`ServedShapes::outputs`], in order, each `(B, *shape)`; and the attention weights
 /// `(B, *attention_shape)` when they were asked for.
@@ -141,6 +144,12 @@ impl<M: CandleServed> ServedModel for CandleBackend<M> {
 
     fn working_set(&self, steps: usize) -> usize {
         self.model.served_config().working_set(steps)
+    }
+
+    /// On a GPU, chunks of up to 2^28 floats (1 GiB) of intermediates: a chunk costs a fixed launch
+    /// overhead per operation, so small chunks would waste most of the device.
+    fn chunk_limit(&self) -> Option<usize> {
+        (!self.device.is_cpu()).then_some(GPU_CHUNK_WORKING_SET)
     }
 
     fn predict(&self, x: Batch<'_>, with_attention: bool) -> Result<Computed> {

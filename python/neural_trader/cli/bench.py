@@ -19,7 +19,8 @@ def add(sub: Any) -> None:
         help="time the native engine against PyTorch and ONNX Runtime",
         description="Native engine vs PyTorch vs ONNX Runtime on the same weights, in one run: batch-1 "
         "latency (p50, p99) and batch-256 throughput at 1 thread and at all threads; then the data "
-        "kernels (windows vs numpy, torch.unfold and a memory copy; masks and augmentation vs numpy).",
+        "kernels (windows vs numpy, torch.unfold and a memory copy; masks and augmentation vs numpy). "
+        "With --only models --device cuda: the engine on the GPU vs PyTorch on the GPU.",
     )
     p.add_argument("--json", help="also write the raw results to this JSON file")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, not for reporting)")
@@ -30,13 +31,18 @@ def add(sub: Any) -> None:
         "workload (59,365 windows of 105 x 4, BiLSTM hidden 128 x 2 layers, batch 512), a few steps timed "
         "and extrapolated to seconds per epoch and the 50-epoch run; only run when asked",
     )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
+        help="where --only models and --only pretrain run (default: cpu). cuda: --only models times the "
+        "engine on the GPU against PyTorch on the GPU (cuDNN) at batch 1, 256 and 4096; needs a GPU and "
+        "the CUDA build of the extension",
+    )
     g = p.add_argument_group("pretrain workload (--only pretrain)")
     g.add_argument("--steps", type=positive_int, default=3, help="training steps timed (default: 3)")
     g.add_argument(
         "--val-batches", type=positive_int, default=1, help="validation batches timed (default: 1)"
-    )
-    g.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where it runs (default: cpu)"
     )
     g.add_argument(
         "--threads", type=positive_int, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
@@ -49,11 +55,16 @@ def run(args: argparse.Namespace) -> int:
     from neural_trader.benchmarks import kernels, models
 
     result: dict[str, Any] = {}
-    if args.only != "pretrain" and (
-        args.steps != 3 or args.val_batches != 1 or args.threads or args.device != "cpu"
-    ):
-        raise UsageError("--steps, --val-batches, --device and --threads apply to --only pretrain")
-    if args.only in (None, "models"):
+    if args.only != "pretrain" and (args.steps != 3 or args.val_batches != 1 or args.threads):
+        raise UsageError("--steps, --val-batches and --threads apply to --only pretrain")
+    if args.only is None and args.device != "cpu":
+        raise UsageError("--device applies to --only models and --only pretrain")
+    if args.only == "models" and args.device != "cpu" and engine_device(args.device) != "cpu":
+        from neural_trader.benchmarks import models_device
+
+        result["models"] = models_device.run(device=engine_device(args.device), quick=args.quick)
+        print(models_device.table(result["models"]), flush=True)
+    elif args.only in (None, "models"):
         result["models"] = models.run(quick=args.quick)
         print(models.table(result["models"]), flush=True)
     if args.only in (None, "kernels"):
@@ -77,6 +88,28 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_atomic(args.json, json.dumps(result, indent=2))
     return 0
+
+
+def engine_device(name: str) -> str:
+    """``--device`` for the native engine: ``cuda`` needs a CUDA device for PyTorch and the CUDA build of
+    the extension; ``auto`` is ``cuda`` when both are there, else ``cpu``.
+
+    Raises:
+        UsageError: ``cuda`` without them, saying which is missing.
+    """
+    import neural_trader as nt
+
+    name = setup_device(name)
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() and nt.native.cuda_available() else "cpu"
+    if name == "cuda" and not nt.native.cuda_available():
+        raise UsageError(
+            "--device cuda: the native engine cannot run on CUDA here: this build of the extension has no "
+            "CUDA support (install the CUDA wheel, scripts/build_wheels.sh) or its CUDA device does not open"
+        )
+    return name
 
 
 def setup_device(name: str) -> str:
