@@ -76,3 +76,7 @@ def test_the_device_benchmark_times_every_model_at_every_batch_on_the_candle_pat
         assert 0 < lo <= hi and r["p50_ms"] <= r["p99_ms"] and r["samples_per_s"] > 0
     assert "| LSTMAttention tiny | 3 | pytorch |" in models_device.table(result)
     assert all(p.device.type == "cpu" for c in tiny for p in c.model.parameters())
+
+
+def test_the_model_benchmark_has_a_case_for_every_served_model():
+    assert sorted(c.model.registry_name for c in models.cases()) == sorted(nt.native.SERVED_MODELS)
