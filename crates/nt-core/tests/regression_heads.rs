@@ -24,10 +24,13 @@ use nt_core::{Checkpoint, Engine, Error};
 
 const MODELS: [&str; 3] = ["bilstm_classifier", "simple_lstm", "enhanced_simple_lstm"];
 
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/regression_{name}.safetensors"))
+}
+
 fn fixture(name: &str) -> Checkpoint {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/regression_{name}.safetensors"));
-    Checkpoint::read(path).unwrap()
+    Checkpoint::read(path(name)).unwrap()
 }
 
 fn golden<T: serde::de::DeserializeOwned>(ck: &Checkpoint, key: &str) -> T {
@@ -44,8 +47,15 @@ fn regression_heads_give_pytorchs_one_output_on_both_backends() {
         let x: Vec<f32> = golden(&ck, "golden_x");
         let dims: Vec<usize> = golden(&ck, "golden_dims");
         let want: Vec<f32> = golden(&ck, "golden_out");
-        for placement in [Placement::Cpu, Placement::Candle(Device::Cpu)] {
-            let engine = Engine::from_checkpoint_at(&ck, &placement).unwrap();
+        let engines = [
+            Engine::load_on(path(name), &Device::Cpu).unwrap(),
+            Engine::load_at(path(name), &Placement::parse("cpu:candle").unwrap()).unwrap(),
+        ];
+        assert_eq!(
+            engines.each_ref().map(|e| e.device()),
+            ["cpu", "cpu:candle"]
+        );
+        for engine in engines {
             let (got, shape) = engine.predict(&x, &dims).unwrap();
             assert_eq!(shape, vec![dims[0], 1], "{name} on {}", engine.device());
             let worst = got
