@@ -17,7 +17,7 @@ naive forecast is above zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,6 +74,8 @@ class ForecastScores:
         leads: ``{"mae" | "rmse": (best baseline, Interval of its error minus the model's)}``.
         outcome: ``"skill"``, ``"no skill"`` or ``"worse"`` (decided on the MAE lead).
         sentence: the outcome in one sentence.
+        ic: ``{name: Interval}`` of the rank correlation with the target (information coefficient),
+            for regression labels (:mod:`neural_trader.evaluation.regression`); empty for forecasts.
     """
 
     mae: dict[str, Interval]
@@ -82,6 +84,7 @@ class ForecastScores:
     leads: dict[str, tuple[str, Interval]]
     outcome: str
     sentence: str
+    ic: dict[str, Interval] = field(default_factory=dict)
 
 
 def score_forecasts(

@@ -78,10 +78,13 @@ class ClassificationResult:
         model, baselines, label: names.
         boot: the bootstrap settings.
         sections: ``{section: {predictor: {metric: Interval}}}``, each segment then ``"overall"``.
-        info: ``{section: {"symbol", "windows", "first", "last", "up_share"}}``.
+        info: ``{section: {"symbol", "windows", "first", "last", "class_shares"}}`` (and ``"up_share"``
+            for two classes).
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
+        classes: the class names in index order: ``down, up``; ``down, flat, up``; your values. The
+            trading rule is long on the last class, short on the first.
     """
 
     model: str
@@ -93,6 +96,7 @@ class ClassificationResult:
     verdict: Verdict
     equity: dict[str, EquityCurves] = field(default_factory=dict)
     boundaries: dict[str, list[np.datetime64]] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=lambda: ["down", "up"])
 
 
 def _date(d: Any) -> str:
@@ -123,8 +127,13 @@ def classification_result(
     cost_bps: float = 1.0,
     band: float = 0.0,
     progress: bool = False,
+    classes: list[str] | None = None,
 ) -> ClassificationResult:
     """Scores with intervals per segment and overall, the verdict, and the equity curves.
+
+    ``classes`` names the classes (default ``down, up``). With more than two, every metric is the
+    k-class one (balanced accuracy over k recalls, multi-class MCC, macro one-vs-rest ROC-AUC, Brier over
+    k classes) and the equity curve trades the predicted class (long on the last, short on the first).
 
     Raises:
         ConfigError: no segment, or segments of one symbol whose test periods overlap.
@@ -138,6 +147,7 @@ def classification_result(
     parts = list(segments)
     if len(segments) > 1:
         parts.append(_concatenate(segments, "overall"))
+    names = list(classes) if classes is not None else ["down", "up"]
     for seg in tqdm(parts, desc="bootstrap intervals", unit="section", disable=not progress, leave=False):
         sections[seg.name] = {p: score_intervals(seg.y, seg.proba[p], boot) for p in predictors}
         info[seg.name] = {
@@ -145,8 +155,10 @@ def classification_result(
             "windows": len(seg.y),
             "first": _date(seg.dates[0]),
             "last": _date(seg.dates[-1]),
-            "up_share": float(np.mean(seg.y == 1)),
+            "class_shares": {n: float(np.mean(seg.y == k)) for k, n in enumerate(names)},
         }
+        if len(names) == 2:
+            info[seg.name]["up_share"] = float(np.mean(seg.y == 1))
     overall = parts[-1]
     result = ClassificationResult(
         model,
@@ -156,13 +168,15 @@ def classification_result(
         sections,
         info,
         verdict(overall.y, overall.proba, model, baselines, boot),
+        classes=names,
     )
     for symbol in dict.fromkeys(s.symbol for s in segments):
         segs = [s for s in segments if s.symbol == symbol]
         joined = _concatenate(segs, symbol)
-        p_up = {p: joined.proba[p][:, 1] for p in predictors}
+        # Two classes: P(up); more: the class probabilities, traded on the predicted class.
+        signal = {p: joined.proba[p][:, 1] if len(names) == 2 else joined.proba[p] for p in predictors}
         result.equity[symbol] = equity_curves(
-            p_up, joined.returns, joined.dates, cost_bps=cost_bps, band=band
+            signal, joined.returns, joined.dates, cost_bps=cost_bps, band=band
         )
         result.boundaries[symbol] = [np.datetime64(s.dates[0]) for s in segs[1:]]
     return result
@@ -181,7 +195,12 @@ def _concatenate(segments: list[Segment], name: str) -> Segment:
 
 @dataclass
 class ForecastResult:
-    """The forecast part of the report: scores over all test windows and a few examples to plot."""
+    """The forecast part of the report: scores over all test windows and a few examples to plot.
+
+    ``kind`` is ``"forecast"`` (a multi-step forecaster) or ``"regression"`` (a regression label,
+    :func:`~neural_trader.evaluation.regression.regression_result`: one value per window, ``horizon``
+    bars ahead, with rank correlations in ``scores.ic``).
+    """
 
     model: str
     targets: list[str]
@@ -191,6 +210,7 @@ class ForecastResult:
     scores: ForecastScores
     info: dict[str, Any]
     examples: ForecastSegment
+    kind: str = "forecast"
 
 
 def forecast_result(
@@ -244,6 +264,7 @@ def report_document(
             "model": c.model,
             "baselines": c.baselines,
             "label": c.label,
+            "classes": c.classes,
             "bootstrap": _boot_dict(c.boot),
             "sections": [
                 {
@@ -276,6 +297,7 @@ def report_document(
     if forecast is not None:
         f, s = forecast, forecast.scores
         doc["forecast"] = {
+            "kind": f.kind,
             "model": f.model,
             "targets": f.targets,
             "horizon": f.horizon,
@@ -289,6 +311,8 @@ def report_document(
             "outcome": s.outcome,
             "sentence": s.sentence,
         }
+        if s.ic:
+            doc["forecast"]["ic"] = {k: interval_dict(v) for k, v in s.ic.items()}
     if parity:
         doc["parity"] = parity
     if classification is not None:
@@ -320,14 +344,16 @@ def write_report(
     if classification is not None:
         c = classification
         path = out / "scores.png"
-        plot_intervals(path, c.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
+        # A constant prediction scores balanced accuracy 1/k and MCC 0.
+        references = {"balanced_accuracy": 1.0 / len(c.classes), "mcc": 0.0}
+        plot_intervals(path, c.sections, references=references)
         written.append(path)
         for symbol, curves in c.equity.items():
             path = out / ("equity.png" if len(c.equity) == 1 else f"equity_{_slug(symbol)}.png")
             title = f"{symbol}: long/flat/short on the predictions, {curves.cost_bps:g} bp per unit traded"
             plot_equity(path, curves.dates, curves.equity, title=title, boundaries=c.boundaries[symbol])
             written.append(path)
-    if forecast is not None:
+    if forecast is not None and forecast.kind == "forecast":
         ex = forecast.examples
         path = out / "forecast.png"
         plot_forecast(

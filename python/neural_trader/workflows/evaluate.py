@@ -4,6 +4,11 @@ next to baselines fit on the same training windows, as a report that ends with a
 Give one checkpoint per walk-forward fold (``train --split folds.json --fold k`` for each ``k``) to get a
 walk-forward evaluation: every fold is scored on its own test windows, and "overall" pools them. Test
 periods of one symbol must not overlap, so no window is counted twice.
+
+Classifiers of any number of classes are scored as such (two: down/up; triple-barrier: down/flat/up;
+your classes); regression heads (forward returns, your real-valued label) against the zero,
+training-mean and persistence forecasts (:mod:`neural_trader.evaluation.regression`); forecasters
+against persistence, seasonal-naive and training-mean forecasts.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from neural_trader.data import DataSpec, Scaler, Series, Windows, make_windows
+from neural_trader.data import DataSpec, Scaler, Series, Windows, label_matrix, make_windows
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation import (
     Bootstrap,
@@ -25,6 +30,8 @@ from neural_trader.evaluation import (
     forecast_result,
     mean_forecast,
     persistence,
+    regression_result,
+    regression_segment,
     seasonal_naive,
 )
 from neural_trader.models.baselines import BASELINES, Baseline, MomentumBaseline, RandomForestBaseline
@@ -50,34 +57,55 @@ class EvaluateOptions:
     progress: bool = True
 
 
-def fit_baselines(
-    names: tuple[str, ...], train: Windows, spec: DataSpec, scaler: Scaler | None, seed: int = 0
-) -> dict[str, Baseline]:
-    """The named baselines fit on training windows with class labels in ``train.y[:, 0]``.
+def momentum_windows(series: Series, windows: Windows, spec: DataSpec) -> np.ndarray:
+    """``(N, 1, 1)``: the log return of the close over each window's span (its first to its last bar),
+    the past move that the ``momentum`` baseline reads, whatever the model's inputs."""
+    log_close = np.log(series.bars["close"].to_numpy(dtype=np.float64))
+    end = np.asarray(windows.end_rows)
+    return (log_close[end] - log_close[end - (spec.window - 1)]).reshape(-1, 1, 1)
 
-    ``momentum`` sums the window's one-bar log returns (feature inputs; a raw return of 0 is
-    ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
+
+def baseline_input(name: str, windows: Windows, series: Series, spec: DataSpec) -> np.ndarray:
+    """What baseline ``name`` reads of ``windows``: the past move (``momentum``) or the windows."""
+    return momentum_windows(series, windows, spec) if name == "momentum" else windows.x
+
+
+def fit_baselines(
+    names: tuple[str, ...],
+    train: Windows,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    seed: int = 0,
+    *,
+    series: Series | None = None,
+) -> dict[str, Baseline]:
+    """The named baselines fit on training windows with class labels in ``train.y[:, 0]`` (any number of
+    classes, ordered from "down" to "up").
+
+    ``momentum`` reads the sign of the past move over each window (:func:`momentum_windows`, from
+    ``series``' closes) and maps it to the first ("down") or last ("up") class; the others read the
+    windows as the model does (``scaler`` is the one they were standardised with). Predict with
+    ``model.predict_proba(baseline_input(name, windows, series, spec))``.
+
+    Raises:
+        ConfigError: an unknown baseline, or ``momentum`` without ``series``.
     """
     y = train.y[:, 0].astype(np.int64)
     out = {}
     for name in names:
         if name not in BASELINES:
             raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+        x = train.x
         if name == "momentum":
-            if spec.inputs == "features":
-                assert scaler is not None
-                col = spec.input_columns.index("log_return")
-                mean, std = scaler.arrays()
-                model: Baseline = MomentumBaseline(
-                    col, lookback=spec.window, kind="sum", zero=-mean[col] / std[col]
-                )
-            else:
-                model = MomentumBaseline(3, lookback=max(1, spec.window - 1), kind="change")
+            if series is None:
+                raise ConfigError("the momentum baseline reads the bars' closes: pass series")
+            model: Baseline = MomentumBaseline(0, lookback=1, kind="last", ordered=True)
+            x = momentum_windows(series, train, spec)
         elif name == "rf":
             model = RandomForestBaseline(seed=seed, n_jobs=1)
         else:
             model = BASELINES[name]()
-        out[name] = model.fit(train.x, y)
+        out[name] = model.fit(x, y)
     return out
 
 
@@ -102,8 +130,8 @@ def evaluate(
     """Scores every checkpoint on every symbol's test windows; see the module docstring.
 
     Returns:
-        ``(classification, None)`` for classifiers (``direction``/``trend`` tasks) or
-        ``(None, forecast)`` for forecasters.
+        ``(classification, None)`` for classifiers (``direction``/``trend`` tasks, any number of classes)
+        or ``(None, forecast)`` for forecasters and regression heads (``forecast.kind`` tells which).
 
     Raises:
         ConfigError: checkpoints of different models, overlapping test periods, unknown baselines.
@@ -131,14 +159,21 @@ def evaluate(
         if spec.task == "forecast":
             fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
             continue
+        if spec.is_regression:
+            fsegments.append(_regression_segment(name, s, test, out["value"], trained))
+            continue
         train = make_windows(s, spec, trained.scaler, split.train)
-        baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed)
-        proba = {trained.name: out["proba"], **{b: m.predict_proba(test.x) for b, m in baselines.items()}}
+        baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed, series=s)
+        proba = {trained.name: out["proba"]}
+        proba |= {b: m.predict_proba(baseline_input(b, test, s, spec)) for b, m in baselines.items()}
         returns = s.next_returns()[test.end_rows]
         segments.append(Segment(name, s.symbol, test.dates, test.y[:, 0].astype(np.int64), proba, returns))
     if spec.task == "forecast":
         result = forecast_result(fsegments, models[0].name, spec.targets, boot, season=o.season)
         return None, result
+    if spec.is_regression:
+        label = spec.label_columns()[0]
+        return None, regression_result(fsegments, models[0].name, label, spec.horizon, boot)
     result = classification_result(
         segments,
         models[0].name,
@@ -148,8 +183,30 @@ def evaluate(
         cost_bps=o.cost_bps,
         band=o.band,
         progress=o.progress,
+        classes=spec.class_names(),
     )
     return result, None
+
+
+def _regression_segment(
+    name: str, s: Series, test: Windows, value: np.ndarray, trained: TrainedModel
+) -> ForecastSegment:
+    """A regression head's test windows with the naive forecasts; persistence is the label of row
+    ``e - horizon``, the latest one known at the close of ``e``."""
+    spec = trained.spec
+    labels = label_matrix(s, spec, trained.scaler)[:, 0].astype(np.float64)
+    known_row = test.end_rows - spec.horizon
+    known = np.where(known_row >= 0, labels[np.maximum(known_row, 0)], np.nan)
+    assert trained.label_scaler is not None  # read_trained requires it for a regression label
+    return regression_segment(
+        name,
+        s.symbol,
+        test.dates,
+        test.y[:, 0],
+        {trained.name: trained.label_units(value)},
+        train_mean=trained.label_scaler.mean[0],
+        known=known,
+    )
 
 
 def _forecast_segment(
@@ -158,7 +215,8 @@ def _forecast_segment(
     spec, scaler = trained.spec, trained.scaler
     idx = spec.target_indices()
     mean, std = scaler.arrays()
-    mean, std = mean[idx], std[idx]
+    at = [scaler.columns.index(t) for t in spec.targets]
+    mean, std = mean[at], std[at]
     n, h, o = len(test.x), spec.horizon, len(idx)
     history = test.x[:, :, idx] * std + mean
     target = test.y.reshape(n, h, o) * std + mean
