@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     models = [read_trained(p) for p in args.checkpoint]
-    series = load_bars(args.data, models[0].spec.horizon, args)
+    series = load_bars(args.data, models[0].spec.horizon, args, models[0].spec)
     options = EvaluateOptions(
         cost_bps=args.cost_bps,
         band=args.band,
@@ -96,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
     written = write_report(out, doc, classification, forecast)
     if classification is not None:
         overall = doc["classification"]["sections"][-1]
-        line(
-            "test windows",
-            f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
-            f"share up {overall['up_share']:.3f}",
-        )
+        if "up_share" in overall:
+            shares = f"share up {overall['up_share']:.3f}"
+        else:
+            shares = "shares " + ", ".join(f"{k} {v:.3f}" for k, v in overall["class_shares"].items())
+        line("test windows", f"{overall['windows']}, {overall['first']} .. {overall['last']}, {shares}")
         for name, scores in overall["scores"].items():
             ba, mcc = scores["balanced_accuracy"], scores["mcc"]
             line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         f = doc["forecast"]
         line("test windows", f"{f['windows']}, {f['first']} .. {f['last']}")
         for name, iv in f["mae"].items():
-            line(name, f"MAE {interval(iv, '{:.4g}')}")
+            ic = f"   IC {interval(f['ic'][name])}" if "ic" in f else ""
+            line(name, f"MAE {interval(iv, '{:.4g}')}{ic}")
     line("report", f"{written[0]} (+ {', '.join(p.name for p in written[1:])})")
     print(f"Verdict: {doc['verdict']}")
     return 0
