@@ -205,3 +205,23 @@ def test_windows_of_mixed_inputs_are_their_parts_side_by_side(make_bars):
     np.testing.assert_allclose(w.x[:, -1, 0], news[w.end_rows], rtol=1e-6)
     with pytest.raises(ConfigError, match="raw candle windows need candle inputs alone"):
         make_windows(series, mixed, scaler, split.val, raw_candles=True)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "data.columns",
+        "data.spec",
+        "data.inputs",
+        "data.targets",
+        "evaluation.regression",
+        "evaluation.equity",
+    ],
+)
+def test_docstring_examples_of_the_new_modules(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"neural_trader.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module.__name__} failed"

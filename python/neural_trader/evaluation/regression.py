@@ -78,7 +78,7 @@ def regression_result(
     (the verdict follows the MAE lead, as for forecasts).
 
     Example:
-        >>> rng = np.random.default_rng(0); y = rng.normal(size=300); dates = np.arange(300)
+        >>> rng = np.random.default_rng(0); y = rng.normal(size=300); dates = np.arange(300).astype("M8[D]")
         >>> seg = regression_segment("test", "x", dates, y, {"m": y + 0.1 * rng.normal(size=300)},
         ...                          train_mean=0.0, known=np.roll(y, 5))
         >>> r = regression_result([seg], "m", "y", 5, Bootstrap(block_size=10, n_resamples=200))
