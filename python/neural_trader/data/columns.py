@@ -126,6 +126,38 @@ def check_label_values(values: np.ndarray, name: str, when: Callable[[int], str]
         raise DataError(f"row {row} ({when(row)}): label column {name!r} is {values[row]}")
 
 
+def read_user_columns(
+    frame: pd.DataFrame,
+    columns: Mapping[str, object],
+    skip: set[str | None],
+    selectors: Sequence[str],
+    label_column: str | None,
+    when: Callable[[int], str],
+) -> tuple[list[str], list[np.ndarray], np.ndarray | None]:
+    """The selected input columns of ``frame`` (names and float64 values, in file order) and the label
+    column's values.
+
+    Args:
+        frame: the raw table.
+        columns: ``{lower-cased stripped name: original label}`` of its columns.
+        skip: the lower-cased names that are not extra columns (time, OHLCV).
+        selectors, label_column: what to keep (:func:`select_extra_columns`).
+        when: row -> its date, for messages.
+
+    Raises:
+        DataError, ConfigError: see :func:`select_extra_columns`, :func:`numeric_column` and
+            :func:`check_label_values`.
+    """
+    extras = {str(label).strip(): label for key, label in columns.items() if key not in skip}
+    picked, label_name = select_extra_columns(extras, selectors, label_column)
+    values = [numeric_column(frame[extras[name]], name, when) for name in picked]
+    label = None
+    if label_name is not None:
+        label = numeric_column(frame[extras[label_name]], label_name, when)
+        check_label_values(label, label_name, when)
+    return picked, values, label
+
+
 def forward_fill_columns(values: np.ndarray, names: Sequence[str], when: Callable[[int], str]) -> np.ndarray:
     """Repairs NaN in ``(n, k)`` input columns from the past only: each NaN repeats its column's
     previous value.

@@ -38,11 +38,10 @@ import numpy as np
 import pandas as pd
 
 from neural_trader.data.columns import (
-    check_label_values,
     check_selectors,
     forward_fill_columns,
     numeric_column,
-    select_extra_columns,
+    read_user_columns,
 )
 from neural_trader.errors import ConfigError, DataError
 
@@ -157,7 +156,12 @@ def validate_ohlcv(
     values = np.column_stack([numeric_column(frame[columns[name]], name, when) for name in OHLCV_COLUMNS])
     names, label = list(OHLCV_COLUMNS), None
     if selectors or label_column is not None:
-        values, names, label = _user_columns(frame, columns, times, values, selectors, label_column)
+        time_key = next((c for c in TIME_COLUMNS if c in columns), None)
+        picked, user, label = read_user_columns(
+            frame, columns, {*OHLCV_COLUMNS, time_key}, selectors, label_column, when
+        )
+        values = np.column_stack([values, *user]) if user else values
+        names += picked
     rows = np.arange(len(values))  # original row numbers, kept for messages after dropping rows
     _check_no_inf(values, times, names)
     values, rows = _apply_nan_policy(values, rows, times, nan_policy, names)
@@ -167,33 +171,6 @@ def validate_ohlcv(
     if label is not None:
         out[label_column] = label[rows]
     return out
-
-
-def _user_columns(
-    frame: pd.DataFrame,
-    columns: dict[str, object],
-    times: pd.DatetimeIndex,
-    values: np.ndarray,
-    selectors: tuple[str, ...],
-    label_column: str | None,
-) -> tuple[np.ndarray, list[str], np.ndarray | None]:
-    """The OHLCV values with the selected input columns appended, their names, and the label column."""
-    time_key = next((c for c in TIME_COLUMNS if c in columns), None)
-    extras = {
-        str(label).strip(): label
-        for key, label in columns.items()
-        if key not in OHLCV_COLUMNS and key != time_key
-    }
-    picked, label_name = select_extra_columns(extras, selectors, label_column)
-    when = functools.partial(_when, times)  # row -> its date, for messages
-    if picked:
-        user = [numeric_column(frame[extras[name]], name, when) for name in picked]
-        values = np.column_stack([values, *user])
-    label = None
-    if label_name is not None:
-        label = numeric_column(frame[extras[label_name]], label_name, when)
-        check_label_values(label, label_name, when)
-    return values, [*OHLCV_COLUMNS, *picked], label
 
 
 def _check_policy(nan_policy: str) -> None:
