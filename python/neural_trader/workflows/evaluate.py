@@ -58,11 +58,12 @@ class EvaluateOptions:
 
 
 def momentum_windows(series: Series, windows: Windows, spec: DataSpec) -> np.ndarray:
-    """``(N, 1, 1)``: the log return of the close over each window's span (its first to its last bar),
-    the past move that the ``momentum`` baseline reads, whatever the model's inputs."""
-    log_close = np.log(series.bars["close"].to_numpy(dtype=np.float64))
+    """``(N, 1, 1)``: the past move that the ``momentum`` baseline reads, whatever the model's inputs: the
+    sum of the one-bar log returns of each window's bars, ``log(c_e / c_{e - window})``."""
+    returns = series.features["log_return"].to_numpy(dtype=np.float64)
+    total = np.concatenate([[0.0], np.cumsum(returns)])
     end = np.asarray(windows.end_rows)
-    return (log_close[end] - log_close[end - (spec.window - 1)]).reshape(-1, 1, 1)
+    return (total[end + 1] - total[end + 1 - spec.window]).reshape(-1, 1, 1)
 
 
 def baseline_input(name: str, windows: Windows, series: Series, spec: DataSpec) -> np.ndarray:
