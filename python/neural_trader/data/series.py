@@ -4,7 +4,8 @@ Every road from bars to windows starts here: :func:`~neural_trader.data.make_loa
 :func:`~neural_trader.data.make_multi_symbol_loaders` and the ``neural-trader`` workflows all call
 :func:`series_from_bars`, so a split (which indexes these rows) means the same rows everywhere.
 
-1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`);
+1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`), keeping the columns of your own that
+   are selected (``extra_columns``, ``label_column``);
 2. compute causal features and forward labels on the whole series (a feature at row ``t`` reads rows
    ``<= t``; a label at row ``e`` reads rows ``<= e + horizon``);
 3. drop the features' warm-up rows: the remaining rows are the ones splits and windows index.
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
-from neural_trader.data.io import load_ohlcv, symbol_of, validate_ohlcv
+from neural_trader.data.io import OHLCV_COLUMNS, load_ohlcv, symbol_of, validate_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, make_labels
 from neural_trader.errors import DataError
 
@@ -48,11 +49,12 @@ def feature_and_label_frames(
 def _rows(
     bars: pd.DataFrame, horizons: Sequence[int], features: Sequence[str] | None, dead_zone: float
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bars, features and labels of validated ``bars`` after the warm-up."""
+    """Bars (with your columns), features and labels of validated ``bars`` after the warm-up."""
     names = tuple(FEATURE_NAMES if features is None else features)
     warmup = feature_warmup(names)
-    feats = make_features(bars, columns=names).iloc[warmup:]
-    labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    ohlcv = bars[list(OHLCV_COLUMNS)] if bars.shape[1] > len(OHLCV_COLUMNS) else bars
+    feats = make_features(ohlcv, columns=names).iloc[warmup:]
+    labels = make_labels(ohlcv, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
     return bars.iloc[warmup:], feats, labels
 
 
@@ -65,12 +67,19 @@ class Series:
         bars: OHLCV on the rows.
         features: raw (unscaled) causal features on the rows.
         labels: ``direction_{h}``, ``trend_{h}``, ``forward_return_{h}`` on the rows, for every horizon.
+        columns: your columns kept from the bars file (inputs and the label column) on the rows; no
+            column when none was selected.
     """
 
     symbol: str
     bars: pd.DataFrame
     features: pd.DataFrame
     labels: pd.DataFrame
+    columns: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.columns is None:
+            self.columns = pd.DataFrame(index=self.features.index)
 
     @property
     def n_rows(self) -> int:
@@ -97,6 +106,8 @@ def series_from_bars(
     *,
     features: Sequence[str] | None = None,
     dead_zone: float = 0.0,
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
 ) -> Series:
     """Features and labels of validated ``bars`` on the rows after the warm-up.
 
@@ -106,6 +117,9 @@ def series_from_bars(
         horizon: label horizon(s) in bars.
         features: feature names, default all of ``FEATURE_NAMES``.
         dead_zone: see :func:`~neural_trader.data.make_labels`.
+        extra_columns: your input columns to keep (names or patterns, see
+            :func:`~neural_trader.data.validate_ohlcv`), in :attr:`Series.columns`.
+        label_column: your label column to keep, in :attr:`Series.columns`.
 
     Raises:
         DataError: invalid bars, or no row left after the warm-up.
@@ -118,30 +132,43 @@ def series_from_bars(
     horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
     prefix = f"{symbol}: " if symbol else ""
     try:
-        valid = validate_ohlcv(bars)
+        valid = validate_ohlcv(bars, extra_columns=extra_columns, label_column=label_column)
     except DataError as exc:
         raise DataError(f"{prefix}{exc}") from exc
     rows, feats, labels = _rows(valid, horizons, features, dead_zone)
     if len(feats) == 0:
         warmup = feature_warmup(tuple(FEATURE_NAMES if features is None else features))
         raise DataError(f"{prefix}{len(valid)} bars are fewer than the {warmup}-bar feature warm-up")
-    return Series(symbol, rows, feats, labels)
+    if rows.shape[1] == len(OHLCV_COLUMNS):
+        return Series(symbol, rows, feats, labels)
+    ohlcv = list(OHLCV_COLUMNS)
+    return Series(symbol, rows[ohlcv], feats, labels, rows.drop(columns=ohlcv))
 
 
-def load_series(path: str | Path, horizon: int | Sequence[int], *, nan_policy: str = "raise") -> list[Series]:
+def load_series(
+    path: str | Path,
+    horizon: int | Sequence[int],
+    *,
+    nan_policy: str = "raise",
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
+) -> list[Series]:
     """Reads a CSV/Parquet file (one symbol) or a folder of them (one symbol per file), with labels for
     ``horizon`` (one or several, e.g. a data spec's ``horizons``).
 
-    ``nan_policy`` (``raise``, ``drop`` or ``ffill``) is that of :func:`~neural_trader.data.load_ohlcv`.
+    ``nan_policy`` (``raise``, ``drop`` or ``ffill``), ``extra_columns`` and ``label_column`` (your columns
+    to keep) are those of :func:`~neural_trader.data.load_ohlcv`.
 
     Raises:
-        FileNotFoundError: no such path. DataError: invalid bars, naming the file and row.
+        FileNotFoundError: no such path. DataError: invalid bars or a selected column missing, naming the
+            file and row or column.
 
     Example:
         >>> [s.symbol for s in load_series("data/", horizon=5)]   # doctest: +SKIP
         ['eurusd_hourly', 'goog_daily', 'sp500_daily']
     """
-    data = load_ohlcv(path, nan_policy=nan_policy)
+    keep = {"extra_columns": extra_columns, "label_column": label_column}
+    data = load_ohlcv(path, nan_policy=nan_policy, **keep)
     if isinstance(data, pd.DataFrame):
         data = {symbol_of(path) or Path(path).stem: data}
-    return [series_from_bars(symbol, bars, horizon) for symbol, bars in data.items()]
+    return [series_from_bars(symbol, bars, horizon, **keep) for symbol, bars in data.items()]

@@ -4,9 +4,10 @@ Nothing here names a model: :data:`~neural_trader.models.MODELS` maps registry n
 class declares its task, how it is built, its task adapter and its outputs (see
 :mod:`neural_trader.models.base`).
 
-Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (direction classes),
-``trend`` ``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised
-values, ``lstm_attention``); a model with several horizons adds ``proba_{h}`` and ``trend_{h}`` for each.
+Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (class probabilities),
+``value`` ``(N,)`` (a regression head's output, standardised like its training labels), ``trend``
+``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised values,
+``lstm_attention``); a model with several horizons adds ``proba_{h}`` and ``trend_{h}`` for each.
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def build_model(name: str, spec: DataSpec, options: ModelOptions) -> TwinModel:
     cls = model_class(name)
     if cls.task != spec.task:
         raise ConfigError(f"{name} learns the {cls.task} task, but the data spec is for {spec.task}")
-    return cls.from_options(spec, options)
+    model = cls.from_options(spec, options)
+    built = getattr(model.config, "num_classes", None)
+    if spec.task == "direction" and built is not None and built != spec.num_classes:
+        raise ConfigError(
+            f"{name} was built with num_classes={built}, but the label {spec.label!r} needs "
+            f"{spec.num_classes} (0: one real output): its from_options must read spec.num_classes"
+        )
+    return model
 
 
 def make_task(
@@ -104,9 +112,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def _with_proba(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Logits become class probabilities (float64 softmax), the same for both twins: ``logits`` ->
-    ``proba`` and, for a model with one head per horizon, ``logits_{h}`` -> ``proba_{h}``."""
+    ``proba`` and, for a model with one head per horizon, ``logits_{h}`` -> ``proba_{h}``; the one output
+    of a regression head (``num_classes=0``) becomes ``value``."""
     for key in [k for k in parts if k == "logits" or k.startswith("logits_")]:
-        parts[key.replace("logits", "proba", 1)] = _softmax(parts.pop(key).astype(np.float64))
+        logits = parts.pop(key).astype(np.float64)
+        if key == "logits" and logits.shape[1] == 1:
+            parts["value"] = logits[:, 0]
+        else:
+            parts[key.replace("logits", "proba", 1)] = _softmax(logits)
     return parts
 
 

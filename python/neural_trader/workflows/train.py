@@ -1,11 +1,13 @@
 """``neural-trader train``: fit a registry model on windows of one or more symbols, optionally from a
 pre-trained encoder, keep the best epoch, and score it on the test part.
 
-Every symbol is split on its own rows (one split each); the scaler is fit on the training rows of all
-symbols together; training windows of all symbols are pooled and shuffled. The checkpoint
-(``best.safetensors``, the epoch with the lowest validation loss) carries in its metadata everything that
-``evaluate`` and ``predict`` need to rebuild the same inputs: the data spec, the scaler, every symbol's
-split and the dates of its parts.
+Every symbol is split on its own rows (one split each); the spec's inputs are resolved to an explicit
+column list (:func:`~neural_trader.data.resolve_spec`); the scaler is fit on the training rows of all
+symbols together; training windows of all symbols are pooled and shuffled. Each part's labels must end
+before the next part starts, by their actual end rows (:func:`~neural_trader.data.check_label_ends`). The
+checkpoint (``best.safetensors``, the epoch with the lowest validation loss) carries in its metadata
+everything that ``evaluate`` and ``predict`` need to rebuild the same inputs: the resolved data spec, the
+scaler (and a regression label's scaler), every symbol's split and the dates of its parts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,17 @@ from torch.utils.data import DataLoader, TensorDataset
 import neural_trader as nt
 from neural_trader import recipe
 from neural_trader.checkpoint import Checkpoint
-from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler, make_windows
+from neural_trader.data import (
+    DataSpec,
+    Series,
+    Split,
+    Windows,
+    check_label_ends,
+    fit_scaler,
+    label_scaler,
+    make_windows,
+    resolve_spec,
+)
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import ScheduledSampling, TaskOptions
 from neural_trader.training import (
@@ -90,6 +102,7 @@ class TrainResult:
         windows: ``{part: count}`` over all symbols.
         transfer: the encoder transfer report, if a pre-trained encoder was loaded.
         pretrained_stats: per loaded tensor: name, shape, norm, frozen, relative change after training.
+        spec: the data spec as trained, its input columns resolved (stored in the checkpoint).
     """
 
     checkpoint: Path
@@ -101,6 +114,7 @@ class TrainResult:
     windows: dict[str, int]
     transfer: TransferReport | None
     pretrained_stats: list[dict[str, Any]] | None
+    spec: DataSpec | None = None
 
 
 def part_windows(
@@ -149,10 +163,11 @@ def _check_encoder(
     extra = Checkpoint.read(path).extra
     if "data" in extra:
         encoder_spec = DataSpec.from_json(extra["data"])
-        if encoder_spec.inputs != spec.inputs:
+        if encoder_spec.input_columns != spec.input_columns:
+            what = encoder_spec.describe_inputs()
             raise ConfigError(
-                f"{path} was pre-trained on {encoder_spec.inputs} inputs, but this model reads "
-                f"{spec.inputs}: pass --inputs {encoder_spec.inputs}"
+                f"{path} was pre-trained on {what} inputs ({len(encoder_spec.input_columns)} columns), but "
+                f"this model reads {spec.describe_inputs()} ({len(spec.input_columns)}): pass --inputs {what}"
             )
     try:
         periods = json.loads(extra.get("pretrain_periods", "{}"))
@@ -225,8 +240,12 @@ def train(
     """
     opts = options or TrainOptions()
     seed_everything(opts.seed)
+    train_rows = {sym: s.train for sym, s in splits.items()}
+    spec = resolve_spec(spec, series, train_rows)
+    for s in series:
+        check_label_ends(s, spec, splits[s.symbol])
     model = build_model(name, spec, model_options or ModelOptions())
-    scaler = fit_scaler(series, {sym: s.train for sym, s in splits.items()}, spec)
+    scaler = fit_scaler(series, train_rows, spec)
     windows = {part: part_windows(series, spec, scaler, splits, part) for part in PARTS}
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = (stack(windows[p]) for p in PARTS)
 
@@ -251,6 +270,9 @@ def train(
         unfreeze_after_epochs=unfreeze_epochs(opts),
     )
     meta = checkpoint_metadata(spec, scaler, splits, windows, source)
+    target_scaler = label_scaler(spec, y_train)
+    if target_scaler is not None:
+        meta["label_scaler"] = json.dumps(target_scaler.to_dict())
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
     identity = run_identity(
@@ -285,6 +307,7 @@ def train(
         windows={"train": len(x_train), "val": len(x_val), "test": len(x_test)},
         transfer=transfer,
         pretrained_stats=_pretrained_stats(before, best, transfer) if transfer is not None else None,
+        spec=spec,
     )
 
 
