@@ -1,13 +1,14 @@
 //! Criterion benches of the engine: one LSTM cell step (candle ops), the stacked bidirectional LSTM on
 //! the CPU kernels (105 steps x 4 features, hidden 128, 2 layers, as the BiLSTMClassifier benchmark),
-//! and an LSTMAttention forecast (168 steps x 5 features, hidden 128, horizon 24, 8 heads), each at
-//! batch 1 and 256. Weights are random; inference weights (not `Var`s) take the CPU fast path.
+//! and an LSTMAttention forecast on its CPU backend (168 steps x 5 features, hidden 128, horizon 24,
+//! 8 heads), each at batch 1 and 256. Weights are random.
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nt_core::lstm_cpu::CpuLstm;
 use nt_core::models::{lstm_attention, LstmAttentionConfig};
 use nt_core::{Engine, Lstm, LstmCell, LstmConfig, LstmState};
 
@@ -49,14 +50,16 @@ fn stacked_lstm(c: &mut Criterion) {
         bidirectional: true,
     };
     let ts = inference_tensors(|vb| Lstm::new(cfg, vb));
-    let lstm = Lstm::from_tensors(ts, 2, true).expect("lstm");
+    let lstm = CpuLstm::from_tensors(&ts, "", cfg).expect("lstm");
     let mut group = c.benchmark_group("stacked_bilstm_105x4_h128_l2");
     group.sample_size(10);
     for batch in [1usize, 256] {
-        let x = Tensor::randn(0f32, 1.0, (batch, 105, 4), &Device::Cpu).expect("x");
+        let x: Vec<f32> = (0..batch * 105 * 4)
+            .map(|k| (k as f32 * 0.01).sin())
+            .collect();
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, _| {
-            b.iter(|| lstm.forward(&x, None).expect("forward"))
+            b.iter(|| lstm.forward(&x, batch, 105, None))
         });
     }
     group.finish();

@@ -27,15 +27,19 @@ class NativeModel:
     @overload
     def predict(
         self, x: npt.NDArray[np.float32], return_attention: Literal[False] = False
-    ) -> npt.NDArray[np.float32]: ...
+    ) -> npt.NDArray[np.float32] | dict[str, npt.NDArray[np.float32]]: ...
     @overload
     def predict(
         self, x: npt.NDArray[np.float32], return_attention: Literal[True]
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    ) -> tuple[npt.NDArray[np.float32] | dict[str, npt.NDArray[np.float32]], npt.NDArray[np.float32]]: ...
     @overload
     def predict(
         self, x: npt.NDArray[np.float32], return_attention: bool
-    ) -> npt.NDArray[np.float32] | tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    ) -> (
+        npt.NDArray[np.float32]
+        | dict[str, npt.NDArray[np.float32]]
+        | tuple[npt.NDArray[np.float32] | dict[str, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
+    ): ...
     @overload
     def teacher_forced(
         self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], return_attention: Literal[False] = False
@@ -48,6 +52,7 @@ class NativeModel:
     def teacher_forced(
         self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], return_attention: bool
     ) -> npt.NDArray[np.float32] | tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    def embed(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
     def save(self, path: str) -> None: ...
 
 def lstm_forward(

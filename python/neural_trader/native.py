@@ -1,7 +1,12 @@
 """The Rust engine: load a checkpoint that the PyTorch twin wrote and run it without PyTorch.
 
+:data:`SERVED_MODELS` lists the registry names the engine serves; it is read from the engine's own table,
+so it is never out of date.
+
 Example:
     >>> import neural_trader as nt
+    >>> "bilstm_classifier" in nt.native.SERVED_MODELS
+    True
     >>> engine = nt.native.load("model.safetensors")   # doctest: +SKIP
     >>> logits = engine.predict(windows)                # numpy float32 in and out  # doctest: +SKIP
 """
@@ -17,6 +22,9 @@ import numpy as np
 from neural_trader import _core
 from neural_trader.arrays import as_float32
 from neural_trader.errors import ConfigError
+
+#: Registry names of the models the native engine serves, in the order of its table (from the Rust side).
+SERVED_MODELS: tuple[str, ...] = tuple(_core.SERVED_MODELS)
 
 
 class NativeModel:
@@ -49,22 +57,34 @@ class NativeModel:
         """Number of scalar parameters, as the PyTorch twin's ``num_parameters()``."""
         return self._inner.num_parameters
 
-    def predict(self, x: Any, return_attention: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Runs the model on windows ``(B, T, input_size)``.
+    def predict(
+        self, x: Any, return_attention: bool = False
+    ) -> np.ndarray | dict[str, np.ndarray] | tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
+        """Runs the model on windows ``(B, T, input_size)``: what the PyTorch twin's forward returns in eval
+        mode, as numpy.
 
         Args:
-            x: Array-like of real numbers; converted to C-contiguous float32.
-            return_attention: Also return the attention weights ``(B, horizon, T)``, averaged over heads
-                (encoder-decoder models such as ``lstm_attention`` only).
+            x: Array-like of real numbers; converted to C-contiguous float32 (and then read in place, with
+                the GIL released).
+            return_attention: Also return the attention weights, averaged over heads (models with
+                attention only): ``(B, horizon, T)`` for ``lstm_attention``, ``(B, T)`` for
+                ``enhanced_simple_lstm`` and ``trend_attention``.
 
         Returns:
-            float32 array: for a classifier, logits ``(B, num_classes)``; for ``lstm_attention``, the
-            autoregressive forecast ``(B, horizon, output_size)``. With ``return_attention``, a tuple
-            ``(output, attention)``.
+            float32 array for a model with one output: for a classifier, logits ``(B, num_classes)``; for
+            ``lstm_attention``, the autoregressive forecast ``(B, horizon, output_size)``; for
+            ``lstm_encoder``, the encoder outputs ``(B, T, H * dirs)``. A dict of arrays with the twin's
+            keys for a model with several outputs (``trend_attention``: ``trend_{h}`` ``(B,)``,
+            ``direction_logits_{h}`` ``(B, 2)`` per horizon and ``attention_weights`` ``(B, T)``). With
+            ``return_attention``, a tuple ``(output, attention)``.
 
         Raises:
             ShapeError: wrong rank or width. DataError: NaN/Inf or a non-numeric dtype.
             ConfigError: ``return_attention=True`` for a model without attention.
+
+        Example:
+            >>> engine.predict(np.zeros((2, 30, 4), np.float32)).shape   # doctest: +SKIP
+            (2, 2)
         """
         return self._inner.predict(as_float32(x), return_attention)
 
@@ -85,6 +105,22 @@ class NativeModel:
             ShapeError: wrong shapes. DataError: NaN/Inf. ConfigError: the model is not encoder-decoder.
         """
         return self._inner.teacher_forced(as_float32(x), as_float32(y, "y"), return_attention)
+
+    def embed(self, x: Any) -> np.ndarray:
+        """One embedding per window ``(B, T, input_size)``, for feeding other models (``lstm_encoder`` only).
+
+        The encoder's last layer's final hidden states, forward then backward: ``(B, hidden_size * dirs)``,
+        as ``PretrainedEncoder.embed`` of the PyTorch twin.
+
+        Raises:
+            ShapeError: wrong shapes. DataError: NaN/Inf. ConfigError: the model gives no embeddings.
+
+        Example:
+            >>> encoder = nt.native.load("encoder.safetensors")   # doctest: +SKIP
+            >>> encoder.embed(windows).shape                     # doctest: +SKIP
+            (1024, 256)
+        """
+        return self._inner.embed(as_float32(x))
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes config, weights and extra metadata to a checkpoint file (atomically) that either twin loads.

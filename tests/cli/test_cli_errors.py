@@ -172,13 +172,39 @@ def _hand_made_checkpoint(path: Path, model: nt.TwinModel) -> None:
     model.save(path, extra=extra)
 
 
-def test_native_predict_of_a_model_that_is_not_served(capsys, bars_csv: Path, tmp_path: Path) -> None:
-    path = tmp_path / "simple.safetensors"
-    _hand_made_checkpoint(
-        path, nt.SimpleLSTM(nt.SimpleLSTMConfig(input_size=28, hidden_size=4, num_layers=1))
-    )
-    argv = ["predict", "--checkpoint", str(path), "--data", str(bars_csv), "--native"]
-    _user_error(capsys, argv, "simple_lstm is not served by the native engine", "bilstm_classifier")
+@pytest.mark.parametrize(
+    "model",
+    [
+        nt.SimpleLSTM(nt.SimpleLSTMConfig(input_size=28, hidden_size=4, num_layers=1)),
+        nt.TrendAttention(
+            nt.TrendAttentionConfig(input_size=28, hidden_size=8, num_heads=2, horizons=[5, 9])
+        ),
+    ],
+    ids=["simple_lstm", "trend_attention"],
+)
+def test_native_predict_of_every_trained_model_is_the_pytorch_one(
+    capsys, bars_csv: Path, tmp_path: Path, model: nt.TwinModel
+) -> None:
+    """Every model `train` builds is served: `predict --native` writes PyTorch's predictions."""
+    path = tmp_path / "model.safetensors"
+    _hand_made_checkpoint(path, model)
+    frames = []
+    for flag, name in [([], "torch.csv"), (["--native"], "native.csv")]:
+        argv = [
+            "predict",
+            "--checkpoint",
+            str(path),
+            "--data",
+            str(bars_csv),
+            "--output",
+            str(tmp_path / name),
+        ]
+        assert main(argv + flag) == 0, capsys.readouterr().err
+        frames.append(pd.read_csv(tmp_path / name))
+    torch_frame, native_frame = frames
+    assert list(native_frame.columns) == list(torch_frame.columns) and len(native_frame) > 0
+    numeric = torch_frame.select_dtypes("number").columns
+    np.testing.assert_allclose(native_frame[numeric], torch_frame[numeric], atol=1e-5)
 
 
 def test_evaluate_needs_a_trained_checkpoint(capsys, bars_csv: Path, tmp_path: Path) -> None:

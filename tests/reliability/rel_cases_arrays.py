@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from rel_cases import add
-from rel_fixtures import att_engine, clf_engine, ohlcv_windows, sparse_memmap, windows, workdir
+from rel_fixtures import (
+    att_engine,
+    clf_engine,
+    encoder_engine,
+    ohlcv_windows,
+    sparse_memmap,
+    trend_engine,
+    windows,
+    workdir,
+)
 
 from neural_trader import _core, kernels
 from neural_trader.errors import ConfigError, DataError, NeuralTraderError, ShapeError
@@ -371,6 +380,20 @@ FUNCTIONS = [
         lambda y: att_engine().teacher_forced(windows(2, 6, 4, seed=4), y),
         lambda: windows(2, 3, 1, seed=5),
         _f32,
+    ),
+    ArrayFn(
+        "native.predict[trend_attention]",
+        lambda x: tuple(trend_engine().predict(x).values()),
+        lambda: windows(2, 6, 4, seed=7),
+        _f32,
+        {0: EMPTY},
+    ),
+    ArrayFn(
+        "native.embed[lstm_encoder]",
+        lambda x: encoder_engine().embed(x),
+        lambda: windows(2, 6, 4, seed=8),
+        _f32,
+        {0: EMPTY},
     ),
     ArrayFn(
         "_core.NativeModel.predict[bilstm_classifier]",

@@ -453,7 +453,8 @@ CLASS_LOADERS: dict[str, Callable[[str], Any]] = {
     "enhanced_simple_lstm": lambda p: nt.EnhancedSimpleLSTM.load(p),
     "lstm_encoder": lambda p: PretrainedEncoder.load(p),
 }
-SERVED = {"bilstm_classifier", "lstm_attention"}
+# The engine's own table: a valid file of a served model loads natively, any other is refused.
+SERVED = set(nt.native.SERVED_MODELS)
 
 
 def _register_configs() -> None:

@@ -55,6 +55,22 @@ def att_engine() -> nt.native.NativeModel:
 
 
 @functools.cache
+def trend_engine() -> nt.native.NativeModel:
+    """A served model with several named outputs."""
+    torch.manual_seed(2)
+    cfg = nt.TrendAttentionConfig(input_size=4, hidden_size=8, num_heads=2, horizons=[2, 5], head_hidden=[4])
+    return nt.TrendAttention(cfg).eval().to_native()
+
+
+@functools.cache
+def encoder_engine() -> nt.native.NativeModel:
+    """A served model with embeddings."""
+    torch.manual_seed(3)
+    cfg = nt.models.PretrainedEncoderConfig(input_size=4, hidden_size=8, num_layers=2)
+    return nt.models.PretrainedEncoder(cfg).eval().to_native()
+
+
+@functools.cache
 def clf_file() -> Path:
     path = workdir() / "clf.safetensors"
     clf_model().save(path)

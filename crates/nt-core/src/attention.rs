@@ -86,11 +86,6 @@ impl MultiHeadAttention {
         self.num_heads
     }
 
-    /// `in_proj_weight` `(3E, E)`, `in_proj_bias` `(3E,)` and `out_proj`, as PyTorch names them.
-    pub(crate) fn parameters(&self) -> (&Tensor, &Tensor, &Linear) {
-        (&self.in_proj_weight, &self.in_proj_bias, &self.out_proj)
-    }
-
     /// Width of one head.
     pub fn head_dim(&self) -> usize {
         self.embed_dim / self.num_heads

@@ -111,13 +111,28 @@ impl Checkpoint {
         &self,
         build: impl FnOnce(VarBuilder<'static>) -> Result<M>,
     ) -> Result<VarBuilder<'static>> {
-        let spec = param_spec_within(load_budget(self.num_elements()), build)?;
-        check_tensors(&spec, &self.tensors)?;
+        self.check_against(build)?;
         Ok(VarBuilder::from_tensors(
             self.tensors.clone(),
             DType::F32,
             &Device::Cpu,
         ))
+    }
+
+    /// Checks the tensors against the parameters that `build` requests (on a recording backend that
+    /// allocates nothing): every missing, misshapen or unexpected tensor is reported by name in one
+    /// error, and a config asking for far more parameters than the file holds stops early.
+    pub fn check_against<M>(
+        &self,
+        build: impl FnOnce(VarBuilder<'static>) -> Result<M>,
+    ) -> Result<()> {
+        let spec = param_spec_within(load_budget(self.num_elements()), build)?;
+        check_tensors(&spec, &self.tensors)
+    }
+
+    /// The row-major values of tensor `name`, which must have shape `dims`.
+    pub fn values(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
+        tensor_values(&self.tensors, name, dims)
     }
 
     /// Total number of scalars in all tensors.
@@ -279,6 +294,29 @@ fn tensor_from_view(name: &str, view: &TensorView<'_>) -> Result<Tensor> {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     Ok(Tensor::from_vec(values, view.shape(), &Device::Cpu)?)
+}
+
+/// The row-major values of `tensors[name]`, which must have shape `dims`: how the CPU backends read
+/// their weights by name.
+pub fn tensor_values(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    dims: &[usize],
+) -> Result<Vec<f32>> {
+    let t = tensors.get(name).ok_or_else(|| {
+        Error::Checkpoint(format!(
+            "missing tensor `{name}` (expected shape {})",
+            fmt_shape(dims)
+        ))
+    })?;
+    if t.dims() != dims {
+        return Err(Error::Checkpoint(format!(
+            "tensor `{name}` has shape {}, expected {}",
+            fmt_shape(t.dims()),
+            fmt_shape(dims)
+        )));
+    }
+    Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
 }
 
 /// Parameter names and shapes a model requests, in request order.

@@ -5,8 +5,6 @@
 //! after another), so that every product streams them front to back. The x86-64 versions use AVX2+FMA,
 //! chosen at run time; the portable versions do the same arithmetic in plain loops.
 
-use rayon::prelude::*;
-
 /// Lanes of an AVX2 register of f32.
 const LANES: usize = 8;
 
@@ -33,26 +31,6 @@ pub(crate) fn has_avx2_fma() -> bool {
     {
         false
     }
-}
-
-/// Threads the CPU path may use: those of the rayon pool it is called from (an engine's own), or just
-/// the calling thread outside any pool.
-pub(crate) fn pool_threads() -> usize {
-    match rayon::current_thread_index() {
-        Some(_) => rayon::current_num_threads(),
-        None => 1,
-    }
-}
-
-/// `batch` rows in at most `threads` contiguous, nearly equal ranges of at least two rows each (rows of
-/// a batch never interact, so each part can run a whole model on its own thread). Never a one-row part:
-/// a single row would take the batch-1 kernels, whose sums run in another order, and the bits of a
-/// result would then depend on the thread count. One range (the whole batch) when it cannot be split.
-pub(crate) fn batch_parts(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let parts = threads.min(batch / 2).max(1);
-    (0..parts)
-        .map(|i| i * batch / parts..(i + 1) * batch / parts)
-        .collect()
 }
 
 /// `Wt` `(rows, cols)` row-major regrouped into panels of `width` columns, each panel's rows stored one
@@ -204,6 +182,31 @@ pub(crate) fn tanh<M: MulAdd>(x: f32) -> f32 {
     2.0 / (1.0 + exp::<M>(-2.0 * x)) - 1.0
 }
 
+/// `a · b` over eight partial sums, so the loop vectorises (one sum would be a serial chain of adds).
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `y += a * x`.
+pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
 /// `v` replaced by its softmax, with the max subtracted first (as torch does).
 pub(crate) fn softmax(v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -349,54 +352,6 @@ pub(crate) fn gemm_bias(
     }
 }
 
-/// A linear map `y = x W + b`, with `W` `(in, out)` packed for [`gemm_bias`] and `b` padded to it.
-#[derive(Debug, Clone)]
-pub(crate) struct Dense {
-    inputs: usize,
-    outputs: usize,
-    panels: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl Dense {
-    /// From `W` `(inputs, outputs)` row-major (the transpose of a torch `Linear` weight) and `b`.
-    pub(crate) fn new(w: &[f32], inputs: usize, outputs: usize, bias: &[f32]) -> Self {
-        Self {
-            inputs,
-            outputs,
-            panels: pack_panels(w, inputs, outputs, GEMM_PANEL),
-            bias: pad_to_panels(bias, GEMM_PANEL),
-        }
-    }
-
-    /// The bias, padded to whole [`GEMM_PANEL`] panels (what [`gemm_bias`] takes).
-    pub(crate) fn padded_bias(&self) -> &[f32] {
-        &self.bias
-    }
-
-    /// `x` `(rows, in)` -> `(rows, out)` on the calling thread.
-    pub(crate) fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.apply_on(x, rows, 1)
-    }
-
-    /// `x` `(rows, in)` -> `(rows, out)` by [`ROW_BLOCK`]-row blocks, spread over the current pool
-    /// when `threads > 1`.
-    pub(crate) fn apply_on(&self, x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
-        let (k, n) = (self.inputs, self.outputs);
-        let mut y = vec![0f32; rows * n];
-        let block = |(i, out): (usize, &mut [f32])| {
-            let a = &x[i * ROW_BLOCK * k..];
-            gemm_bias(a, k, out.len() / n, k, &self.panels, &self.bias, out, n, n);
-        };
-        if threads > 1 {
-            y.par_chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
-        } else {
-            y.chunks_mut(ROW_BLOCK * n).enumerate().for_each(block);
-        }
-        y
-    }
-}
-
 /// One `rows x width` block of [`gemm_bias`]'s output.
 struct Tile<'a> {
     a: &'a [f32],
@@ -534,6 +489,23 @@ mod tests {
                     assert!((f64::from(got_h) - want_h).abs() < 1e-6, "h {hid} {j}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dot_and_axpy_match_naive_sums() {
+        for n in [0, 1, 7, 8, 9, 130] {
+            let (a, b) = (ramp(n, 1), ramp(n, 2));
+            let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - want).abs() < 1e-4, "{n}");
+            let mut y = ramp(n, 3);
+            let before = y.clone();
+            axpy(0.5, &a, &mut y);
+            assert!(y
+                .iter()
+                .zip(&before)
+                .zip(&a)
+                .all(|((y, b), a)| (y - (b + 0.5 * a)).abs() < 1e-6));
         }
     }
 

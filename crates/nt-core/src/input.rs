@@ -18,6 +18,20 @@ pub fn check_sequence_batch(
     width: usize,
     what: &str,
 ) -> Result<[usize; 3]> {
+    let dims = check_sequence_shape(values, dims, width, what)?;
+    check_finite(values, &dims, what)?;
+    Ok(dims)
+}
+
+/// The shape checks of [`check_sequence_batch`] alone (rank, width, `T >= 1`, element count), for a
+/// caller that reads the values later (the engine checks finiteness after allocating its outputs, so a
+/// huge memory-mapped input whose output cannot fit is refused before it is read).
+pub fn check_sequence_shape(
+    values: &[f32],
+    dims: &[usize],
+    width: usize,
+    what: &str,
+) -> Result<[usize; 3]> {
     let expected = || format!("(batch, time >= 1, {width})");
     let [b, t, f] = *dims else {
         return Err(Error::shape(what, expected(), fmt_shape(dims)));
@@ -35,7 +49,6 @@ pub fn check_sequence_batch(
                 fmt_shape(dims),
             )
         })?;
-    check_finite(values, dims, what)?;
     Ok([b, t, f])
 }
 

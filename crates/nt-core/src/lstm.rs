@@ -4,65 +4,14 @@
 //! `bias_ih_l{k}`, `bias_hh_l{k}` `(4H,)`, with `_reverse` for the backward direction, gate order i, f, g, o.
 //! Unlike candle-nn's LSTM, the input projection of a whole sequence is one matmul; only the recurrent
 //! matmul loops over time. All operations are candle ops, so the layer trains with candle's autograd and
-//! runs on CUDA when the feature is on.
+//! runs on CUDA when the feature is on. Serving on the CPU uses its sibling `lstm_cpu.rs`, built from
+//! the same tensors; the two share only [`LstmConfig`].
 
 use candle_core::{Tensor, D};
 use candle_nn::VarBuilder;
-use serde::{Deserialize, Serialize};
 
+pub use crate::config::{LstmConfig, MAX_LSTM_LAYERS, MAX_LSTM_WIDTH};
 use crate::error::{fmt_shape, Error, Result};
-use crate::lstm_cpu::CpuLstm;
-
-/// Largest `input_size` or `hidden_size` accepted (2^20).
-pub const MAX_LSTM_WIDTH: usize = 1 << 20;
-/// Largest `num_layers` accepted.
-pub const MAX_LSTM_LAYERS: usize = 64;
-
-/// Sizes of a stacked LSTM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LstmConfig {
-    /// Features per time step of the input.
-    pub input_size: usize,
-    /// Hidden units per direction.
-    pub hidden_size: usize,
-    /// Stacked layers.
-    pub num_layers: usize,
-    /// Whether each layer also runs backwards in time.
-    pub bidirectional: bool,
-}
-
-impl LstmConfig {
-    /// Number of directions (1 or 2).
-    pub fn num_directions(&self) -> usize {
-        if self.bidirectional {
-            2
-        } else {
-            1
-        }
-    }
-
-    /// Width of each output time step: `hidden_size * num_directions`.
-    pub fn output_size(&self) -> usize {
-        self.hidden_size * self.num_directions()
-    }
-
-    /// Rejects zero sizes and sizes beyond [`MAX_LSTM_WIDTH`] / [`MAX_LSTM_LAYERS`], which keeps every
-    /// size product below overflow and a hostile config from asking for terabytes.
-    pub fn validate(&self) -> Result<()> {
-        for (name, v, max) in [
-            ("input_size", self.input_size, MAX_LSTM_WIDTH),
-            ("hidden_size", self.hidden_size, MAX_LSTM_WIDTH),
-            ("num_layers", self.num_layers, MAX_LSTM_LAYERS),
-        ] {
-            if v == 0 || v > max {
-                return Err(Error::Config(format!(
-                    "LSTM {name} must be in 1..={max}, got {v}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Hidden and cell state. For a cell: `(B, H)` each. For a stacked LSTM: `(layers * dirs, B, H)` each,
 /// row `layer * dirs + direction`, as in PyTorch's `(h_n, c_n)`.
@@ -127,12 +76,6 @@ impl LstmCell {
         (&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh)
     }
 
-    fn is_trainable(&self) -> bool {
-        [&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh]
-            .iter()
-            .any(|t| t.is_variable())
-    }
-
     fn bias(&self) -> Result<Tensor> {
         Ok((&self.b_ih + &self.b_hh)?)
     }
@@ -190,8 +133,6 @@ pub struct Lstm {
     config: LstmConfig,
     /// `cells[layer][direction]`.
     cells: Vec<Vec<LstmCell>>,
-    /// The hand-written CPU path, present for inference weights on the CPU (see `lstm_cpu`).
-    cpu: Option<CpuLstm>,
 }
 
 impl Lstm {
@@ -200,11 +141,7 @@ impl Lstm {
         config.validate()?;
         let mut cells = Vec::with_capacity(config.num_layers);
         for layer in 0..config.num_layers {
-            let input = if layer == 0 {
-                config.input_size
-            } else {
-                config.output_size()
-            };
+            let input = config.layer_input(layer);
             let directions = (0..config.num_directions())
                 .map(|d| {
                     let suffix = if d == 0 { "" } else { "_reverse" };
@@ -213,21 +150,7 @@ impl Lstm {
                 .collect::<Result<Vec<_>>>()?;
             cells.push(directions);
         }
-        let inference_on_cpu = cells
-            .iter()
-            .flatten()
-            .all(|c| !c.is_trainable() && c.w_ih.device().is_cpu());
-        let cpu = if inference_on_cpu {
-            Some(CpuLstm::new(config, &cells)?)
-        } else {
-            None
-        };
-        Ok(Self { config, cells, cpu })
-    }
-
-    /// The hand-written CPU path, when this LSTM holds inference weights on the CPU.
-    pub(crate) fn cpu(&self) -> Option<&CpuLstm> {
-        self.cpu.as_ref()
+        Ok(Self { config, cells })
     }
 
     /// The sizes this LSTM was built with.
@@ -261,11 +184,6 @@ impl Lstm {
         if let Some(state) = init {
             self.check_state(state, batch)?;
         }
-        if let (Some(cpu), false) = (&self.cpu, x.track_op()) {
-            if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-                return self.forward_cpu(cpu, x, init);
-            }
-        }
         let init = match init {
             Some(state) => state.clone(),
             None => self.zero_state(x, batch)?,
@@ -297,38 +215,6 @@ impl Lstm {
             c: Tensor::stack(&cs, 0)?,
         };
         Ok((layer_input, final_state))
-    }
-
-    fn forward_cpu(
-        &self,
-        cpu: &CpuLstm,
-        x: &Tensor,
-        init: Option<&LstmState>,
-    ) -> Result<(Tensor, LstmState)> {
-        let (batch, steps, _) = x.dims3()?;
-        let values: Vec<f32> = x.flatten_all()?.to_vec1()?;
-        let init = match init {
-            Some(s) => Some((
-                s.h.flatten_all()?.to_vec1::<f32>()?,
-                s.c.flatten_all()?.to_vec1::<f32>()?,
-            )),
-            None => None,
-        };
-        let init_refs = init.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
-        let (out, h, c) = cpu.forward(&values, batch, steps, init_refs);
-        let dev = x.device();
-        let state_shape = (
-            self.config.num_layers * self.config.num_directions(),
-            batch,
-            self.config.hidden_size,
-        );
-        Ok((
-            Tensor::from_vec(out, (batch, steps, self.config.output_size()), dev)?,
-            LstmState {
-                h: Tensor::from_vec(h, state_shape, dev)?,
-                c: Tensor::from_vec(c, state_shape, dev)?,
-            },
-        ))
     }
 
     fn check_input(&self, x: &Tensor) -> Result<(usize, usize, usize)> {
@@ -369,34 +255,12 @@ impl Lstm {
         num_layers: usize,
         bidirectional: bool,
     ) -> Result<Self> {
-        let dims = |name: &str| {
-            tensors
-                .get(name)
-                .map(|t| t.dims().to_vec())
-                .ok_or_else(|| Error::Checkpoint(format!("missing tensor `{name}`")))
-        };
-        let (w_ih, w_hh) = (dims("weight_ih_l0")?, dims("weight_hh_l0")?);
-        let (&[gates, input_size], &[_, hidden_size]) = (w_ih.as_slice(), w_hh.as_slice()) else {
-            return Err(Error::shape(
-                "tensor weight_ih_l0 / weight_hh_l0",
-                "(4H, I) and (4H, H)",
-                format!("{} and {}", fmt_shape(&w_ih), fmt_shape(&w_hh)),
-            ));
-        };
-        if gates != 4 * hidden_size {
-            return Err(Error::shape(
-                "tensor weight_ih_l0",
-                format!("({}, {input_size})", 4 * hidden_size),
-                fmt_shape(&w_ih),
-            ));
-        }
-        let config = LstmConfig {
-            input_size,
-            hidden_size,
+        let config = LstmConfig::infer(
+            |name| tensors.get(name).map(|t| t.dims().to_vec()),
+            "",
             num_layers,
             bidirectional,
-        };
-        config.validate()?;
+        )?;
         let budget = tensors.values().map(|t| t.elem_count()).sum();
         let spec =
             crate::checkpoint::param_spec_within(crate::checkpoint::load_budget(budget), |vb| {
@@ -407,50 +271,4 @@ impl Lstm {
             VarBuilder::from_tensors(tensors, candle_core::DType::F32, &candle_core::Device::Cpu);
         Lstm::new(config, vb)
     }
-}
-
-/// Runs an LSTM given as PyTorch-named flat arrays on a flat `(B, T, F)` input with an optional initial
-/// state; returns `(output, h_n, c_n)` as flat arrays. The entry point of the parity tests.
-pub fn forward_arrays(
-    weights: std::collections::HashMap<String, crate::input::FlatArray>,
-    x: crate::input::FlatArray,
-    num_layers: usize,
-    bidirectional: bool,
-    h0: Option<crate::input::FlatArray>,
-    c0: Option<crate::input::FlatArray>,
-) -> Result<(
-    crate::input::FlatArray,
-    crate::input::FlatArray,
-    crate::input::FlatArray,
-)> {
-    use crate::input::{check_finite, tensor_from, to_flat};
-    let mut tensors = std::collections::HashMap::new();
-    for (name, (values, dims)) in weights {
-        check_finite(&values, &dims, &format!("tensor {name}"))?;
-        let t = tensor_from(values, &dims, &format!("tensor {name}"))?;
-        tensors.insert(name, t);
-    }
-    let lstm = Lstm::from_tensors(tensors, num_layers, bidirectional)?;
-    let x = crate::input::sequence_batch(&x.0, &x.1, lstm.config.input_size, "input x")?;
-    let init = match (h0, c0) {
-        (None, None) => None,
-        (Some(h), Some(c)) => {
-            check_finite(&h.0, &h.1, "h0")?;
-            check_finite(&c.0, &c.1, "c0")?;
-            Some(LstmState {
-                h: tensor_from(h.0, &h.1, "h0")?,
-                c: tensor_from(c.0, &c.1, "c0")?,
-            })
-        }
-        _ => return Err(Error::Config("give both h0 and c0, or neither".to_string())),
-    };
-    if x.dim(0)? == 0 {
-        return Err(Error::shape(
-            "input x",
-            "(batch >= 1, time, features)",
-            fmt_shape(x.dims()),
-        ));
-    }
-    let (out, state) = lstm.forward(&x, init.as_ref())?;
-    Ok((to_flat(&out)?, to_flat(&state.h)?, to_flat(&state.c)?))
 }

@@ -2,29 +2,38 @@
 //!
 //! candle runs an LSTM step as ~15 separate tensor ops, each with its own allocation and dispatch; on a
 //! CPU that overhead is most of the time. This path keeps the same maths with weights packed once, at
-//! load, for the kernels of [`crate::cpu_math`]:
+//! load, for the kernels of `cpu_math.rs`:
 //! - **batch 1** (latency): the input projection of the whole sequence is one GEMM; each step adds the
 //!   recurrent product as broadcast-FMAs over `W_hh^T` packed in column panels (no horizontal sums),
-//!   then the fused gate nonlinearities. The two directions of a layer run on two threads.
+//!   then the fused gate nonlinearities. With two threads, a bidirectional stack runs its forward
+//!   directions on the calling thread and its backward ones on one helper thread (`lstm_cpu/lanes.rs`).
 //! - **batched** (throughput): each step is one register-blocked GEMM of `[x_t, h]` against
 //!   `[W_ih^T; W_hh^T]` with the bias in the accumulators, by row blocks that stay in cache, followed by
 //!   the gates of those rows; no `(T, B, 4H)` projection is ever materialised. With several threads the
 //!   batch is split into one contiguous part per thread, each running the whole stack on its own: rows
 //!   of a batch never interact, so no step waits for another thread.
 //!
-//! It is used for inference only (weights that are not candle `Var`s, on the CPU); training and CUDA
-//! stay on candle tensors. Parity with PyTorch is tested like the candle path (1e-5 absolute).
+//! It is built straight from the tensors of a checkpoint, by their `torch.nn.LSTM` names, and serves
+//! inference only; training and CUDA use its sibling `lstm.rs` on candle tensors. The two
+//! share [`LstmConfig`] and nothing else. Parity with PyTorch is tested at 1e-5 absolute.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
-use rayon::prelude::*;
+use candle_core::Tensor;
 
+use crate::checkpoint::{check_tensors, tensor_values};
+use crate::config::{lstm_tensor_names, LstmConfig};
+use crate::cpu_layers::Dense;
 use crate::cpu_math::{
-    activate, batch_parts, gemm_bias, pack_panels, pool_threads, transpose, vecmat_add, Dense,
-    GEMM_PANEL, ROW_BLOCK, VEC_PANEL,
+    activate, gemm_bias, pack_panels, transpose, vecmat_add, GEMM_PANEL, ROW_BLOCK, VEC_PANEL,
 };
-use crate::error::Result;
-use crate::lstm::{LstmCell, LstmConfig};
+use crate::cpu_threads::{batch_parts, map_index, pool_threads};
+
+mod lanes;
+use crate::error::{fmt_shape, Error, Result};
+use crate::input::{check_finite, check_sequence_batch, tensor_from, FlatArray};
 
 /// Weights of one direction of one layer, laid out for the CPU kernels.
 #[derive(Debug, Clone)]
@@ -39,13 +48,30 @@ struct DirWeights {
 }
 
 impl DirWeights {
-    fn new(cell: &LstmCell) -> Result<Self> {
-        let (wi, wh, bi, bh) = cell.weights();
-        let (gates, input) = wi.dims2()?;
-        let hidden = gates / 4;
-        let w_ih_t = transpose(&wi.flatten_all()?.to_vec1::<f32>()?, gates, input);
-        let w_hh_t = transpose(&wh.flatten_all()?.to_vec1::<f32>()?, gates, hidden);
-        let bias: Vec<f32> = (bi + bh)?.to_vec1()?;
+    /// From torch's `weight_ih` `(4H, I)`, `weight_hh` `(4H, H)` and the two biases `(4H,)`.
+    fn new(
+        tensors: &HashMap<String, Tensor>,
+        names: &[String; 4],
+        input: usize,
+        hidden: usize,
+    ) -> Result<Self> {
+        let gates = 4 * hidden;
+        let [w_ih, w_hh, b_ih, b_hh] = names;
+        let w_ih_t = transpose(
+            &tensor_values(tensors, w_ih, &[gates, input])?,
+            gates,
+            input,
+        );
+        let w_hh_t = transpose(
+            &tensor_values(tensors, w_hh, &[gates, hidden])?,
+            gates,
+            hidden,
+        );
+        let bias: Vec<f32> = tensor_values(tensors, b_ih, &[gates])?
+            .iter()
+            .zip(tensor_values(tensors, b_hh, &[gates])?)
+            .map(|(a, b)| a + b)
+            .collect();
         let fused: Vec<f32> = w_ih_t.iter().chain(&w_hh_t).copied().collect();
         Ok(Self {
             input: Dense::new(&w_ih_t, input, gates, &bias),
@@ -64,15 +90,20 @@ struct CpuLayer {
 }
 
 impl CpuLayer {
-    fn new(cells: &[LstmCell]) -> Result<Self> {
-        let (gates, input) = match cells.first() {
-            Some(cell) => cell.weights().0.dims2()?,
-            None => (0, 0),
-        };
+    fn new(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        config: &LstmConfig,
+        layer: usize,
+    ) -> Result<Self> {
+        let (input, hidden) = (config.layer_input(layer), config.hidden_size);
+        let dirs = (0..config.num_directions())
+            .map(|d| DirWeights::new(tensors, &lstm_tensor_names(prefix, layer, d), input, hidden))
+            .collect::<Result<_>>()?;
         Ok(Self {
             input,
-            hidden: gates / 4,
-            dirs: cells.iter().map(DirWeights::new).collect::<Result<_>>()?,
+            hidden,
+            dirs,
         })
     }
 
@@ -98,21 +129,10 @@ impl CpuLayer {
             }
             return out;
         }
-        let outputs: Vec<Vec<f32>> = if self.dirs.len() == 2 && threads > 1 {
-            let (hf, hb) = h.split_at_mut(state);
-            let (cf, cb) = c.split_at_mut(state);
-            let per = threads / 2;
-            let (fwd, bwd) = rayon::join(
-                || self.direction_single(0, x, steps, hf, cf, per),
-                || self.direction_single(1, x, steps, hb, cb, per),
-            );
-            vec![fwd, bwd]
-        } else {
-            states
-                .enumerate()
-                .map(|(d, (h, c))| self.direction_single(d, x, steps, h, c, threads))
-                .collect()
-        };
+        let outputs: Vec<Vec<f32>> = states
+            .enumerate()
+            .map(|(d, (h, c))| self.direction_single(d, x, steps, h, c, threads))
+            .collect();
         interleave(outputs, steps, self.hidden)
     }
 
@@ -126,18 +146,36 @@ impl CpuLayer {
         c: &mut [f32],
         threads: usize,
     ) -> Vec<f32> {
+        self.direction_until(d, x, steps, (h, c), threads, &|| false)
+            .unwrap_or_default()
+    }
+
+    /// [`direction_single`](Self::direction_single) that gives up (`None`) as soon as `stop()` says its
+    /// result is no longer needed, checked every few steps.
+    fn direction_until(
+        &self,
+        d: usize,
+        x: &[f32],
+        steps: usize,
+        (h, c): (&mut [f32], &mut [f32]),
+        threads: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<f32>> {
         let (hid, g4, w) = (self.hidden, 4 * self.hidden, &self.dirs[d]);
         // Biases included, spread over the threads this direction has.
         let mut proj = w.input.apply_on(x, steps, threads);
         let mut out = vec![0f32; steps * hid];
         for k in 0..steps {
+            if k % 8 == 0 && stop() {
+                return None;
+            }
             let t = if d == 1 { steps - 1 - k } else { k };
             let pre = &mut proj[t * g4..(t + 1) * g4];
             vecmat_add(&w.w_hh_panels, h, pre);
             activate(pre, c, h);
             out[t * hid..(t + 1) * hid].copy_from_slice(h);
         }
-        out
+        Some(out)
     }
 
     /// Batched: per step, one GEMM of `[x_t, h]` against the fused weights by row blocks, then the gates
@@ -195,27 +233,43 @@ impl CpuLayer {
 
 /// The stacked LSTM on the CPU kernels.
 #[derive(Debug, Clone)]
-pub(crate) struct CpuLstm {
+pub struct CpuLstm {
     config: LstmConfig,
-    layers: Vec<CpuLayer>,
+    /// Shared, so a helper thread of a batch-1 call can hold them beyond the call (`lanes.rs`).
+    layers: Arc<Vec<CpuLayer>>,
 }
 
 /// Output sequence `(B, T, H * dirs)`, `h_n` and `c_n` `(layers * dirs, B, H)`, all row-major.
-pub(crate) type CpuOutput = (Vec<f32>, Vec<f32>, Vec<f32>);
+pub type CpuOutput = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 impl CpuLstm {
-    pub(crate) fn new(config: LstmConfig, cells: &[Vec<LstmCell>]) -> Result<Self> {
-        let layers = cells
-            .iter()
-            .map(|dirs| CpuLayer::new(dirs))
-            .collect::<Result<_>>()?;
-        Ok(Self { config, layers })
+    /// The LSTM of `config` from tensors named as `torch.nn.LSTM`'s `state_dict()` under `prefix`
+    /// (`"encoder.lstm."`, or `""` for a bare LSTM). A missing or misshapen tensor is a checkpoint error
+    /// naming it.
+    pub fn from_tensors(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        config: LstmConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        let layers = (0..config.num_layers)
+            .map(|layer| CpuLayer::new(tensors, prefix, &config, layer))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config,
+            layers: Arc::new(layers),
+        })
     }
 
-    /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`). Called
-    /// from a rayon pool (an engine's own), it uses that pool's threads; elsewhere it runs on the
-    /// calling thread alone.
-    pub(crate) fn forward(
+    /// The sizes of this LSTM.
+    pub fn config(&self) -> &LstmConfig {
+        &self.config
+    }
+
+    /// `x` is `(B, T, input_size)`; `h0`/`c0` are `(layers * dirs, B, H)` (zeros when `None`). Within an
+    /// engine's call (or a rayon pool) it uses the pool's threads; elsewhere it runs on the calling thread
+    /// alone. The caller checks the sizes (as [`forward_arrays`] does).
+    pub fn forward(
         &self,
         x: &[f32],
         batch: usize,
@@ -229,21 +283,20 @@ impl CpuLstm {
             return self.forward_with(x, batch, steps, init, threads);
         }
         let per_sample = steps * self.config.input_size;
-        let results: Vec<CpuOutput> = ranges
-            .par_iter()
-            .map(|r| {
-                let own = init.map(|(h, c)| (self.rows_of(h, batch, r), self.rows_of(c, batch, r)));
-                let part_init = own.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
-                let part_x = &x[r.start * per_sample..r.end * per_sample];
-                self.forward_with(part_x, r.len(), steps, part_init, 1)
-            })
-            .collect();
-        self.stitch(&ranges, results, batch)
+        let results = map_index(ranges.len(), |i| {
+            let r = &ranges[i];
+            let own = init.map(|(h, c)| (self.rows_of(h, batch, r), self.rows_of(c, batch, r)));
+            let part_init = own.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
+            let part_x = &x[r.start * per_sample..r.end * per_sample];
+            self.forward_with(part_x, r.len(), steps, part_init, 1)
+        });
+        self.stitch(&ranges, results.into_iter().flatten().collect(), batch)
     }
 
     /// [`forward`](Self::forward) on `threads` threads of the current pool, without splitting the
-    /// batch: at batch 1 the two directions of a layer run in parallel; batched steps run serially.
-    pub(crate) fn forward_with(
+    /// batch: at batch 1 the directions of a bidirectional stack run on two threads (and the input
+    /// projection of a unidirectional one on all of them); batched steps run serially.
+    pub fn forward_with(
         &self,
         x: &[f32],
         batch: usize,
@@ -252,6 +305,9 @@ impl CpuLstm {
         threads: usize,
     ) -> CpuOutput {
         let (hid, dirs) = (self.config.hidden_size, self.config.num_directions());
+        if batch == 1 && dirs == 2 && threads > 1 {
+            return self.forward_lanes(x, steps, init);
+        }
         let state_len = self.config.num_layers * dirs * batch * hid;
         let (mut h_n, mut c_n) = match init {
             Some((h, c)) => (h.to_vec(), c.to_vec()),
@@ -269,6 +325,22 @@ impl CpuLstm {
             output = Some(layer.run(input, batch, steps, h, c, threads));
         }
         (output.unwrap_or_default(), h_n, c_n)
+    }
+
+    /// The last layer's final hidden states, forward then backward, side by side: `(B, H * dirs)` from
+    /// `h_n` `(layers * dirs, B, H)`, as `LSTMEncoder.final_hidden` of the PyTorch twins. (`out[:, -1]`
+    /// would give the backward direction one step of context.)
+    pub fn final_hidden(&self, h_n: &[f32], batch: usize) -> Vec<f32> {
+        let (hid, dirs) = (self.config.hidden_size, self.config.num_directions());
+        let top = (self.config.num_layers - 1) * dirs;
+        let mut out = vec![0f32; batch * dirs * hid];
+        for d in 0..dirs {
+            let rows = &h_n[(top + d) * batch * hid..(top + d + 1) * batch * hid];
+            for (b, row) in rows.chunks_exact(hid).enumerate() {
+                out[(b * dirs + d) * hid..(b * dirs + d + 1) * hid].copy_from_slice(row);
+            }
+        }
+        out
     }
 
     /// Rows `r` of the batch axis of a state `(layers * dirs, B, H)`.
@@ -308,6 +380,12 @@ fn interleave(mut parts: Vec<Vec<f32>>, rows: usize, hid: usize) -> Vec<f32> {
     if parts.len() == 1 {
         return parts.pop().unwrap_or_default();
     }
+    let refs: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
+    side_by_side(&refs, rows, hid)
+}
+
+/// [`interleave`] of borrowed parts.
+fn side_by_side(parts: &[&[f32]], rows: usize, hid: usize) -> Vec<f32> {
     let width = hid * parts.len();
     let mut out = vec![0f32; rows * width];
     for (d, part) in parts.iter().enumerate() {
@@ -317,4 +395,64 @@ fn interleave(mut parts: Vec<Vec<f32>>, rows: usize, hid: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Runs an LSTM given as PyTorch-named flat arrays (`weight_ih_l0`, ...; input and hidden sizes read from
+/// layer 0) on a flat `(B >= 1, T, F)` input with an optional initial state `(layers * dirs, B, H)`;
+/// returns `(output, h_n, c_n)` as flat arrays. Every missing, misshapen or extra tensor is named in one
+/// error. The entry point of the parity tests of the CPU LSTM.
+pub fn forward_arrays(
+    weights: HashMap<String, FlatArray>,
+    x: FlatArray,
+    num_layers: usize,
+    bidirectional: bool,
+    h0: Option<FlatArray>,
+    c0: Option<FlatArray>,
+) -> Result<(FlatArray, FlatArray, FlatArray)> {
+    let mut tensors = HashMap::new();
+    for (name, (values, dims)) in weights {
+        check_finite(&values, &dims, &format!("tensor {name}"))?;
+        let t = tensor_from(values, &dims, &format!("tensor {name}"))?;
+        tensors.insert(name, t);
+    }
+    let config = LstmConfig::infer(
+        |name| tensors.get(name).map(|t| t.dims().to_vec()),
+        "",
+        num_layers,
+        bidirectional,
+    )?;
+    check_tensors(&config.param_spec(""), &tensors)?;
+    let lstm = CpuLstm::from_tensors(&tensors, "", config)?;
+    let [batch, steps, _] = check_sequence_batch(&x.0, &x.1, config.input_size, "input x")?;
+    if batch == 0 {
+        return Err(Error::shape(
+            "input x",
+            "(batch >= 1, time, features)",
+            fmt_shape(&x.1),
+        ));
+    }
+    let rows = config.num_layers * config.num_directions();
+    let state_dims = [rows, batch, config.hidden_size];
+    let init = match (h0, c0) {
+        (None, None) => None,
+        (Some(h), Some(c)) => {
+            for (name, (values, dims)) in [("initial h_0", &h), ("initial c_0", &c)] {
+                if dims.as_slice() != state_dims
+                    || values.len() != rows * batch * config.hidden_size
+                {
+                    return Err(Error::shape(name, fmt_shape(&state_dims), fmt_shape(dims)));
+                }
+                check_finite(values, dims, name)?;
+            }
+            Some((h.0, c.0))
+        }
+        _ => return Err(Error::Config("give both h0 and c0, or neither".to_string())),
+    };
+    let init_refs = init.as_ref().map(|(h, c)| (h.as_slice(), c.as_slice()));
+    let (out, h, c) = lstm.forward(&x.0, batch, steps, init_refs);
+    Ok((
+        (out, vec![batch, steps, config.output_size()]),
+        (h, state_dims.to_vec()),
+        (c, state_dims.to_vec()),
+    ))
 }

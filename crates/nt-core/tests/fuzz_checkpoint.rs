@@ -1,7 +1,7 @@
 //! Seeded fuzzing of the checkpoint parser and loader: mutated checkpoint bytes must give an `Err`, or a
 //! model that then predicts, never a panic, and never an allocation far beyond the file's size.
 //!
-//! Inputs are valid checkpoints of both served models, mutated byte-wise (bit flips, overwritten and
+//! Inputs are valid checkpoints of every served model, mutated byte-wise (bit flips, overwritten and
 //! inserted bytes, truncation, hostile header lengths) and structurally (the header parsed as JSON:
 //! shapes, dtypes, offsets and config fields replaced by hostile values, keys removed or added). The RNG
 //! is seeded, so a failure reproduces; the failing input is written to `target/fuzz-crashes/`.
@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use candle_core::{Device, Tensor};
 use nt_core::checkpoint::{param_spec, Checkpoint};
 use nt_core::models::{
-    BiLstmClassifier, BiLstmClassifierConfig, LstmAttention, LstmAttentionConfig,
+    BiLstmClassifier, BiLstmClassifierConfig, EnhancedSimpleLstm, EnhancedSimpleLstmConfig,
+    LstmAttention, LstmAttentionConfig, LstmEncoder, LstmEncoderConfig, SimpleLstm,
+    SimpleLstmConfig, TrendAttention, TrendAttentionConfig,
 };
 use nt_core::Engine;
 use serde_json::{json, Value};
@@ -97,6 +99,22 @@ fn valid_checkpoint(model: &str, config: Value, seed: u64) -> Vec<u8> {
             let cfg: BiLstmClassifierConfig = serde_json::from_value(config.clone()).unwrap();
             param_spec(|vb| BiLstmClassifier::new(cfg, vb)).unwrap()
         }
+        "simple_lstm" => {
+            let cfg: SimpleLstmConfig = serde_json::from_value(config.clone()).unwrap();
+            param_spec(|vb| SimpleLstm::new(cfg, vb)).unwrap()
+        }
+        "enhanced_simple_lstm" => {
+            let cfg: EnhancedSimpleLstmConfig = serde_json::from_value(config.clone()).unwrap();
+            param_spec(|vb| EnhancedSimpleLstm::new(cfg, vb)).unwrap()
+        }
+        "trend_attention" => {
+            let cfg: TrendAttentionConfig = serde_json::from_value(config.clone()).unwrap();
+            param_spec(|vb| TrendAttention::new(cfg, vb)).unwrap()
+        }
+        "lstm_encoder" => {
+            let cfg: LstmEncoderConfig = serde_json::from_value(config.clone()).unwrap();
+            param_spec(|vb| LstmEncoder::new(cfg, vb)).unwrap()
+        }
         _ => {
             let cfg: LstmAttentionConfig = serde_json::from_value(config.clone()).unwrap();
             param_spec(|vb| LstmAttention::new(cfg, vb)).unwrap()
@@ -144,6 +162,30 @@ fn seeds() -> Vec<Vec<u8>> {
                    "bidirectional": true, "dropout": 0.0, "teacher_forcing_ratio": 0.5,
                    "layer_norm": true, "target_indices": [0]}),
             3,
+        ),
+        valid_checkpoint(
+            "simple_lstm",
+            json!({"input_size": 3, "hidden_size": 4, "num_layers": 2, "dropout": 0.0,
+                   "num_classes": 2, "head_hidden": [3]}),
+            4,
+        ),
+        valid_checkpoint(
+            "enhanced_simple_lstm",
+            json!({"input_size": 2, "hidden_size": 4, "num_layers": 1, "num_heads": 2,
+                   "dropout": 0.0, "num_classes": 3, "head_hidden": []}),
+            5,
+        ),
+        valid_checkpoint(
+            "trend_attention",
+            json!({"input_size": 2, "hidden_size": 4, "num_layers": 1, "num_heads": 2,
+                   "horizons": [2, 5], "head_hidden": [3], "dropout": 0.0}),
+            6,
+        ),
+        valid_checkpoint(
+            "lstm_encoder",
+            json!({"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": true,
+                   "dropout": 0.0}),
+            7,
         ),
     ]
 }

@@ -233,3 +233,72 @@ fn unknown_model_and_bad_config_are_reported() {
     let err = Engine::from_checkpoint(&ck).unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err}");
 }
+
+/// The CPU LSTM (what the engine serves) against the candle LSTM (training), built from the same
+/// tensors: outputs and final states with and without an initial state, uni/bidirectional, 1-3 layers,
+/// batch 1 (matrix-vector kernels) and 5 (GEMM kernels); and both read exactly the tensors that
+/// `LstmConfig::param_spec` declares.
+#[test]
+fn cpu_lstm_matches_candle_lstm_from_the_same_tensors() {
+    use nt_core::lstm_cpu::CpuLstm;
+    for (layers, bidirectional, batch) in [(1, false, 1), (2, true, 1), (3, true, 5), (2, false, 5)]
+    {
+        let cfg = LstmConfig {
+            input_size: 3,
+            hidden_size: 7,
+            num_layers: layers,
+            bidirectional,
+        };
+        let spec = nt_core::checkpoint::param_spec(|vb| Lstm::new(cfg, vb)).unwrap();
+        let mut declared = cfg.param_spec("");
+        let mut requested = spec.clone();
+        declared.sort();
+        requested.sort();
+        assert_eq!(declared, requested);
+        let varmap = candle_nn::VarMap::new();
+        Lstm::new(
+            cfg,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        let tensors: HashMap<String, Tensor> = varmap
+            .data()
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
+            .collect();
+        let candle = Lstm::from_tensors(tensors.clone(), layers, bidirectional).unwrap();
+        let cpu = CpuLstm::from_tensors(&tensors, "", cfg).unwrap();
+        let steps = 6;
+        let x = Tensor::randn(0f32, 1.0, (batch, steps, 3), &Device::Cpu).unwrap();
+        let rows = layers * cfg.num_directions();
+        let h0 = Tensor::randn(0f32, 0.5, (rows, batch, 7), &Device::Cpu).unwrap();
+        let c0 = Tensor::randn(0f32, 0.5, (rows, batch, 7), &Device::Cpu).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for init in [None, Some(LstmState { h: h0, c: c0 })] {
+            let (out, state) = candle.forward(&x, init.as_ref()).unwrap();
+            let init_flat = init.as_ref().map(|s| (flat(&s.h), flat(&s.c)));
+            let refs = init_flat
+                .as_ref()
+                .map(|(h, c)| (h.as_slice(), c.as_slice()));
+            let (cpu_out, cpu_h, cpu_c) = cpu.forward(&flat(&x), batch, steps, refs);
+            for (want, got) in [
+                (flat(&out), cpu_out),
+                (flat(&state.h), cpu_h),
+                (flat(&state.c), cpu_c),
+            ] {
+                assert_eq!(want.len(), got.len());
+                let worst = want
+                    .iter()
+                    .zip(&got)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "layers={layers} bi={bidirectional} b={batch}: {worst}"
+                );
+            }
+        }
+    }
+}

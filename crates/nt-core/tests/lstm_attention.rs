@@ -87,7 +87,8 @@ fn teacher_forced_outputs_and_gradients_match_pytorch() {
             .set_one(name, &ck.tensors[&format!("param.{name}")])
             .unwrap();
     }
-    // LstmCell pre-sums its biases when built: build after the weights are in place.
+    // The layers read their variables at call time, so building after the weights are set or before
+    // gives the same model; building after keeps the order of the story.
     let model = rebuild(&config, &varmap);
     let (x, y) = (&ck.tensors["x"], &ck.tensors["y"]);
     let out = model.teacher_forced(x, y).unwrap();
@@ -429,8 +430,7 @@ fn scheduled_sampling_matches_teacher_forcing_until_the_first_own_prediction() {
     assert!(max_abs_diff(&head(&mixed.attention), &head(&forced.attention)) < 1e-6);
     let last = |t: &Tensor| t.narrow(1, 3, 1).unwrap();
     assert!(max_abs_diff(&last(&mixed.values), &last(&forced.values)) > 1e-4);
-    // Scheduled sampling runs on candle ops, a forecast of these inference weights on the CPU path:
-    // the same maths in another summation order.
+    // With no step fed the truth, scheduled sampling is the autoregressive forecast (both candle ops).
     let free = model.scheduled(x, y, &[false; 3]).unwrap();
     assert!(max_abs_diff(&free.values, &model.forecast(x).unwrap().values) < 1e-6);
     let err = model.scheduled(x, y, &[true; 4]).unwrap_err();
@@ -441,12 +441,12 @@ fn scheduled_sampling_matches_teacher_forcing_until_the_first_own_prediction() {
     assert!(matches!(err, Error::Shape { .. }), "{err}");
 }
 
-/// The engine's CPU path (packed kernels, batch split across threads) against the candle path of the
-/// same weights (a trainable model runs on candle ops): autoregressive and teacher-forced forecasts and
-/// attention, over uni/bidirectional encoders, layer norm on/off, 1-2 decoder layers, batch 1 and 7,
-/// on 1 and 3 engine threads.
+/// The CPU backend the engine serves (packed kernels, batch split across threads) against the candle
+/// struct, both built from the same checkpoint: autoregressive and teacher-forced forecasts and
+/// attention, over uni/bidirectional encoders, layer norm on/off, 1-2 decoder layers, batch 1 and 7, on
+/// 1 and 3 engine threads.
 #[test]
-fn cpu_path_matches_candle_path() {
+fn cpu_backend_matches_candle_struct_from_the_same_checkpoint() {
     let mut rng = Rng(7);
     for (bidirectional, layer_norm, dec_layers) in
         [(true, true, 1), (false, true, 2), (true, false, 2)]
@@ -461,8 +461,12 @@ fn cpu_path_matches_candle_path() {
             target_indices: Some(vec![2, 0]),
             ..LstmAttentionConfig::new(3, 2, 5)
         };
-        let (varmap, model) = trainable(&config);
+        let (varmap, _) = trainable(&config);
         let ck = lstm_attention::to_checkpoint(&config, &varmap).unwrap();
+        let vb = ck
+            .var_builder(|vb| LstmAttention::new(config.clone(), vb))
+            .unwrap();
+        let model = LstmAttention::new(config.clone(), vb).unwrap();
         for batch in [1, 7] {
             let x: Vec<f32> = (0..batch * 9 * 3).map(|_| rng.normal()).collect();
             let y: Vec<f32> = (0..batch * 5 * 2).map(|_| rng.normal()).collect();

@@ -1,5 +1,6 @@
 //! `NativeModel`: the served model behind `neural_trader.native`, and `lstm_forward` / `mha_forward` for
-//! parity tests.
+//! parity tests. Inputs to a model are borrowed from numpy and read in place with the GIL released;
+//! outputs are handed to numpy without a copy.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,15 +11,36 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use nt_core::error::fmt_shape;
+use nt_core::input::FlatArray;
 use nt_core::{Checkpoint, Engine, Error};
 
 use crate::errors::IntoPyResult;
 
-/// Copies a numpy array's values and shape; refuses arrays that are not C-contiguous (numpy's
-/// `as_slice` would also hand out a Fortran-ordered buffer, read in the wrong order) or not aligned.
-/// A copy that cannot be allocated is a `MemoryError`, not an abort (the array may be a memory map
-/// far larger than memory).
+/// Copies a numpy array's values and shape (the weights handed to the parity entry points); refuses
+/// arrays that are not C-contiguous (numpy's `as_slice` would also hand out a Fortran-ordered buffer,
+/// read in the wrong order) or not aligned. A copy that cannot be allocated is a `MemoryError`, not an
+/// abort (the array may be a memory map far larger than memory).
 pub fn values_of(x: &PyReadonlyArrayDyn<'_, f32>, what: &str) -> PyResult<(Vec<f32>, Vec<usize>)> {
+    let (slice, dims) = borrowed(x, what)?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(slice.len()).map_err(|_| {
+        PyMemoryError::new_err(format!(
+            "{what}: cannot allocate a copy of {} float32 values (shape {})",
+            slice.len(),
+            fmt_shape(&dims)
+        ))
+    })?;
+    values.extend_from_slice(slice);
+    Ok((values, dims))
+}
+
+/// The data of a numpy array, borrowed (no copy), with its shape; refuses arrays that are not
+/// C-contiguous (numpy's `as_slice` would also hand out a Fortran-ordered buffer) or not aligned. The slice may be handed into a `py.detach` closure: the
+/// read-only borrow keeps the array alive and unwritten by Rust while the GIL is released.
+pub fn borrowed<'a>(
+    x: &'a PyReadonlyArrayDyn<'_, f32>,
+    what: &str,
+) -> PyResult<(&'a [f32], Vec<usize>)> {
     let dims = x.shape().to_vec();
     let not_c_order = || {
         Error::shape(
@@ -34,16 +56,7 @@ pub fn values_of(x: &PyReadonlyArrayDyn<'_, f32>, what: &str) -> PyResult<(Vec<f
         return Err(not_c_order()).py_err();
     }
     let slice = x.as_slice().map_err(|_| not_c_order()).py_err()?;
-    let mut values = Vec::new();
-    values.try_reserve_exact(slice.len()).map_err(|_| {
-        PyMemoryError::new_err(format!(
-            "{what}: cannot allocate a copy of {} float32 values (shape {})",
-            slice.len(),
-            fmt_shape(&dims)
-        ))
-    })?;
-    values.extend_from_slice(slice);
-    Ok((values, dims))
+    Ok((slice, dims))
 }
 
 /// Makes a numpy array of `dims` from row-major `values` without copying them.
@@ -120,8 +133,9 @@ impl NativeModel {
         self.engine.num_parameters()
     }
 
-    /// Runs the model on a C-contiguous float32 `(B, T, F)` array, with the GIL released. With
-    /// `return_attention`, returns `(output, attention)` (encoder-decoder models only).
+    /// Runs the model on a C-contiguous float32 `(B, T, F)` array, with the GIL released (the array is
+    /// read in place). Returns the output array, or a dict of arrays for a model with several named
+    /// outputs; with `return_attention`, `(output, attention)` (models with attention only).
     #[pyo3(signature = (x, return_attention=false))]
     fn predict<'py>(
         &self,
@@ -129,19 +143,23 @@ impl NativeModel {
         x: PyReadonlyArrayDyn<'py, f32>,
         return_attention: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (values, dims) = values_of(&x, "input x")?;
-        if return_attention {
-            let (out, attn) = py
-                .detach(|| self.engine.predict_with_attention(&values, &dims))
-                .py_err()?;
-            return pair(py, out, attn);
+        let (values, dims) = borrowed(&x, "input x")?;
+        let prediction = py
+            .detach(|| self.engine.predict_outputs(values, &dims, return_attention))
+            .py_err()?;
+        let out = outputs(py, prediction.outputs)?;
+        match prediction.attention {
+            Some(attn) if return_attention => {
+                let attn = to_numpy(py, attn.0, &attn.1)?.into_any();
+                Ok(PyTuple::new(py, [out, attn])?.into_any())
+            }
+            _ => Ok(out),
         }
-        let (out, shape) = py.detach(|| self.engine.predict(&values, &dims)).py_err()?;
-        Ok(to_numpy(py, out, &shape)?.into_any())
     }
 
     /// Teacher-forced forward pass of an encoder-decoder model: `x` `(B, T, F)`, `y`
-    /// `(B, horizon, output_size)`. Returns the predictions, or `(predictions, attention)`.
+    /// `(B, horizon, output_size)`, both read in place with the GIL released. Returns the predictions,
+    /// or `(predictions, attention)`.
     #[pyo3(signature = (x, y, return_attention=false))]
     fn teacher_forced<'py>(
         &self,
@@ -150,10 +168,10 @@ impl NativeModel {
         y: PyReadonlyArrayDyn<'py, f32>,
         return_attention: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (xv, xd) = values_of(&x, "input x")?;
-        let (yv, yd) = values_of(&y, "target y")?;
+        let (xv, xd) = borrowed(&x, "input x")?;
+        let (yv, yd) = borrowed(&y, "target y")?;
         let (out, attn) = py
-            .detach(|| self.engine.teacher_forced((&xv, &xd), (&yv, &yd)))
+            .detach(|| self.engine.teacher_forced((xv, &xd), (yv, &yd)))
             .py_err()?;
         if return_attention {
             pair(py, out, attn)
@@ -162,10 +180,39 @@ impl NativeModel {
         }
     }
 
+    /// The embeddings `(B, embedding_size)` of a C-contiguous float32 `(B, T, F)` array (encoder models
+    /// only), with the GIL released.
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, f32>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+        let (values, dims) = borrowed(&x, "input x")?;
+        let (out, shape) = py.detach(|| self.engine.embed(values, &dims)).py_err()?;
+        to_numpy(py, out, &shape)
+    }
+
     /// Writes the model (config, tensors, extra metadata) to a checkpoint file, atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.engine.save(&path)).py_err()
     }
+}
+
+/// One output as an array; several as a dict of arrays by name, in the model's order.
+fn outputs<'py>(
+    py: Python<'py>,
+    mut named: Vec<(String, FlatArray)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if named.len() == 1 {
+        if let Some((_, (values, dims))) = named.pop() {
+            return Ok(to_numpy(py, values, &dims)?.into_any());
+        }
+    }
+    let dict = PyDict::new(py);
+    for (name, (values, dims)) in named {
+        dict.set_item(name, to_numpy(py, values, &dims)?)?;
+    }
+    Ok(dict.into_any())
 }
 
 /// A `(values, attention)` tuple of numpy arrays.
@@ -206,7 +253,7 @@ pub fn lstm_forward<'py>(
     let h0 = h0.map(|a| values_of(&a, "h0")).transpose()?;
     let c0 = c0.map(|a| values_of(&a, "c0")).transpose()?;
     let (out, h, c) = py
-        .detach(|| nt_core::lstm::forward_arrays(tensors, x, num_layers, bidirectional, h0, c0))
+        .detach(|| nt_core::lstm_cpu::forward_arrays(tensors, x, num_layers, bidirectional, h0, c0))
         .py_err()?;
     Ok((
         to_numpy(py, out.0, &out.1)?,

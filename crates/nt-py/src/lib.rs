@@ -28,7 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The engine's table of served models: the one list the Python side reads.
     m.add(
         "SERVED_MODELS",
-        pyo3::types::PyTuple::new(m.py(), nt_core::engine::SERVED_MODELS)?,
+        pyo3::types::PyTuple::new(m.py(), nt_core::registry::served_names())?,
     )?;
     m.add_class::<engine::NativeModel>()?;
     m.add_function(wrap_pyfunction!(engine::lstm_forward, m)?)?;

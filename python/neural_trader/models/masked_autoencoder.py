@@ -115,6 +115,31 @@ class PretrainedEncoder(TwinModel):
         """Encoder outputs ``(B, T, H * dirs)``."""
         return self.encoder(x)[0]
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """One embedding per window: the last layer's final hidden states, forward then backward.
+
+        What the native engine's ``embed`` gives for the same file (``LSTMEncoder.final_hidden``: the
+        backward direction's final state has read the whole window, which ``forward(x)[:, -1]`` would not).
+
+        Args:
+            x: Windows ``(B, T, input_size)``.
+
+        Returns:
+            ``(B, hidden_size * dirs)``.
+
+        Raises:
+            ShapeError: ``x`` is not ``(B, T, input_size)``.
+
+        Example:
+            >>> enc = PretrainedEncoder(PretrainedEncoderConfig(input_size=3, hidden_size=4, num_layers=1))
+            >>> enc.embed(torch.randn(2, 7, 3)).shape
+            torch.Size([2, 8])
+        """
+        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
+            raise ShapeError(f"x: expected (B, T, {self.config.input_size}), got {tuple(x.shape)}")
+        _, (h_n, _) = self.encoder(x)
+        return self.encoder.final_hidden(h_n)
+
 
 @dataclass
 class MaskedBiLSTMAutoencoderConfig:

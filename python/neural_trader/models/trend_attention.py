@@ -155,13 +155,15 @@ class TrendAttention(TwinModel):
     ) -> dict[str, torch.Tensor]:
         """``logits`` and ``trend`` of the head of ``horizon`` (default: the first); with several heads,
         also every head's ``logits_{h}`` and ``trend_{h}``."""
-        h = self.config.horizons[0] if horizon is None else horizon
-        result = {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
-        if len(self.config.horizons) > 1:
-            for k in self.config.horizons:
-                result[f"logits_{k}"] = out[f"direction_logits_{k}"]
-                result[f"trend_{k}"] = out[f"trend_{k}"]
-        return result
+        return _heads(out, list(self.config.horizons), horizon)
+
+    @classmethod
+    def native_output_dict(
+        cls, out: dict[str, np.ndarray], horizon: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """The engine's dict (``trend_{h}``, ``direction_logits_{h}``, ``attention_weights``) with the keys
+        of :meth:`output_dict`; the horizons are read from the keys, in the order the engine gives them."""
+        return _heads(out, [int(k.removeprefix("trend_")) for k in out if k.startswith("trend_")], horizon)
 
     @torch.no_grad()
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -202,3 +204,15 @@ class TrendAttention(TwinModel):
             result[f"direction_logits_{h}"] = logits
         result["attention_weights"] = weights
         return result
+
+
+def _heads(out: dict, horizons: list[int], horizon: int | None) -> dict:
+    """The common output dict of either twin's heads: ``logits``/``trend`` of ``horizon`` (default: the
+    first) and, with several heads, every head's ``logits_{h}`` and ``trend_{h}``."""
+    h = horizons[0] if horizon is None else horizon
+    result = {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
+    if len(horizons) > 1:
+        for k in horizons:
+            result[f"logits_{k}"] = out[f"direction_logits_{k}"]
+            result[f"trend_{k}"] = out[f"trend_{k}"]
+    return result

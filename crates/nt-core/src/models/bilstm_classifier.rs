@@ -3,87 +3,18 @@
 //! concatenated and mapped to class logits by one linear layer.
 //!
 //! Twin of `neural_trader.models.BiLSTMClassifier`; parameters `encoder.lstm.*` and `head.{weight,bias}`.
+//! This candle struct serves training (and CUDA later); the engine serves the CPU sibling
+//! `bilstm_classifier_cpu.rs`, built from the same checkpoint. Both read [`BiLstmClassifierConfig`].
 
 use candle_core::{Tensor, D};
 use candle_nn::{Linear, Module, VarBuilder};
-use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::lstm::{Lstm, LstmConfig};
+use super::config::BiLstmClassifierConfig;
+use crate::config::ModelConfig;
+use crate::error::Result;
+use crate::lstm::Lstm;
 
-/// Registry name written into checkpoints.
-pub const NAME: &str = "bilstm_classifier";
-
-fn default_hidden() -> usize {
-    128
-}
-fn default_layers() -> usize {
-    2
-}
-fn default_dropout() -> f64 {
-    0.2
-}
-fn default_true() -> bool {
-    true
-}
-fn default_classes() -> usize {
-    2
-}
-
-/// Configuration, field for field the Python dataclass `BiLSTMClassifierConfig`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BiLstmClassifierConfig {
-    /// Features per time step.
-    pub input_size: usize,
-    /// Hidden units per direction.
-    #[serde(default = "default_hidden")]
-    pub hidden_size: usize,
-    /// Stacked LSTM layers.
-    #[serde(default = "default_layers")]
-    pub num_layers: usize,
-    /// Dropout between LSTM layers and before the head (training only; inference ignores it).
-    #[serde(default = "default_dropout")]
-    pub dropout: f64,
-    /// Whether the LSTM is bidirectional.
-    #[serde(default = "default_true")]
-    pub bidirectional: bool,
-    /// Number of output classes.
-    #[serde(default = "default_classes")]
-    pub num_classes: usize,
-}
-
-impl BiLstmClassifierConfig {
-    /// Rejects sizes of zero, a dropout outside `[0, 1)` and fewer than two classes.
-    pub fn validate(&self) -> Result<()> {
-        self.lstm().validate()?;
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout must be in [0, 1), got {}",
-                self.dropout
-            )));
-        }
-        if self.num_classes < 2 {
-            return Err(Error::Config(format!(
-                "num_classes must be at least 2, got {}",
-                self.num_classes
-            )));
-        }
-        Ok(())
-    }
-
-    /// The encoder's LSTM sizes.
-    pub fn lstm(&self) -> LstmConfig {
-        LstmConfig {
-            input_size: self.input_size,
-            hidden_size: self.hidden_size,
-            num_layers: self.num_layers,
-            bidirectional: self.bidirectional,
-        }
-    }
-}
-
-/// The inference twin.
+/// The candle twin.
 #[derive(Debug, Clone)]
 pub struct BiLstmClassifier {
     config: BiLstmClassifierConfig,
@@ -121,5 +52,28 @@ impl BiLstmClassifier {
             Tensor::cat(&[top.get(0)?, top.get(1)?], D::Minus1)?
         };
         Ok(self.head.forward(&features)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_count_formula_matches_the_built_model() {
+        for (layers, bidirectional, classes) in [(1, false, 2), (2, true, 3), (3, true, 5)] {
+            let cfg = BiLstmClassifierConfig {
+                input_size: 3,
+                hidden_size: 5,
+                num_layers: layers,
+                dropout: 0.0,
+                bidirectional,
+                num_classes: classes,
+            };
+            let spec =
+                crate::checkpoint::param_spec(|vb| BiLstmClassifier::new(cfg.clone(), vb)).unwrap();
+            let built: usize = spec.iter().map(|(_, d)| d.iter().product::<usize>()).sum();
+            assert_eq!(cfg.num_parameters(), Some(built), "{cfg:?}");
+        }
     }
 }
