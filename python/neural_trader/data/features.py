@@ -93,6 +93,8 @@ FEATURE_WARMUP: dict[str, int] = {
     "sma_ratio_50": 49,
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_WARMUP)
+#: Rows of the CCI's mean deviation computed at a time (each row is computed on its own: same bits).
+_CCI_BLOCK_ROWS = 65536
 
 
 def feature_warmup(columns: Sequence[str] = FEATURE_NAMES) -> int:
@@ -131,9 +133,31 @@ def make_features(
     """
     names = tuple(FEATURE_NAMES if columns is None else columns)
     _check_names(names)
-    bars = validate_ohlcv(bars)
-    out = pd.DataFrame({name: _FEATURES[name](bars) for name in names}, index=bars.index)
+    out = feature_frame(validate_ohlcv(bars), names)
     return out.iloc[feature_warmup(names) :] if drop_warmup else out
+
+
+def feature_frame(valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> pd.DataFrame:
+    """:func:`make_features` of bars that :func:`~neural_trader.data.validate_ohlcv` already returned (as
+    :func:`~neural_trader.data.series_from_bars` has them), without validating (copying) them again.
+
+    The frame views one C-contiguous ``(rows, F)`` float64 array, so ``frame.to_numpy()`` is that array
+    (what the window kernels read in place), and each feature's pandas intermediates are freed before the
+    next feature is computed.
+
+    Raises:
+        ConfigError: an unknown feature name.
+
+    Example:
+        >>> feats = feature_frame(validate_ohlcv(bars), ["log_return", "rsi_14"])   # doctest: +SKIP
+        >>> feats.to_numpy().flags.c_contiguous                                     # doctest: +SKIP
+        True
+    """
+    _check_names(names)
+    values = np.empty((len(valid), len(names)), dtype=np.float64)
+    for k, name in enumerate(names):
+        values[:, k] = _FEATURES[name](valid).to_numpy(dtype=np.float64)
+    return pd.DataFrame(values, index=valid.index, columns=list(names), copy=False)
 
 
 def _check_names(names: Sequence[str]) -> None:
@@ -242,7 +266,11 @@ def _cci(bars: pd.DataFrame) -> pd.Series:
     mean_dev = np.full(len(values), np.nan)
     if len(values) >= 20:
         windows = sliding_window_view(values, 20)  # trailing windows: row t sees rows t-19..t
-        mean_dev[19:] = np.abs(windows - windows.mean(axis=1, keepdims=True)).mean(axis=1)
+        # A block of rows at a time: the deviations of all windows at once would take 20 columns.
+        for lo in range(0, len(windows), _CCI_BLOCK_ROWS):
+            block = windows[lo : lo + _CCI_BLOCK_ROWS]
+            dev = np.abs(block - block.mean(axis=1, keepdims=True)).mean(axis=1)
+            mean_dev[19 + lo : 19 + lo + len(block)] = dev
     sma = typical.rolling(20).mean()
     return _safe_ratio(typical - sma, 0.015 * pd.Series(mean_dev, index=bars.index), 0.0)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
+from neural_trader.data.features import FEATURE_NAMES, feature_frame, feature_warmup
 from neural_trader.data.io import load_ohlcv, symbol_of, validate_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, make_labels
 from neural_trader.errors import DataError
@@ -51,8 +51,10 @@ def _rows(
     """Bars, features and labels of validated ``bars`` after the warm-up."""
     names = tuple(FEATURE_NAMES if features is None else features)
     warmup = feature_warmup(names)
-    feats = make_features(bars, columns=names).iloc[warmup:]
+    # Labels first: their transient copies of the bars are gone before the largest array, the (rows, F)
+    # feature matrix, is made; the bars are valid already, so the features do not copy them again.
     labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    feats = feature_frame(bars, names).iloc[warmup:]
     return bars.iloc[warmup:], feats, labels
 
 
@@ -115,15 +117,27 @@ def series_from_bars(
         >>> s.labels.columns[:2].tolist()            # doctest: +SKIP
         ['direction_5', 'trend_5']
     """
-    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
     prefix = f"{symbol}: " if symbol else ""
     try:
         valid = validate_ohlcv(bars)
     except DataError as exc:
         raise DataError(f"{prefix}{exc}") from exc
+    return _series(symbol, valid, horizon, features, dead_zone)
+
+
+def _series(
+    symbol: str,
+    valid: pd.DataFrame,
+    horizon: int | Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+) -> Series:
+    """:func:`series_from_bars` of bars that ``validate_ohlcv`` returned (kept, not copied)."""
+    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
     rows, feats, labels = _rows(valid, horizons, features, dead_zone)
     if len(feats) == 0:
         warmup = feature_warmup(tuple(FEATURE_NAMES if features is None else features))
+        prefix = f"{symbol}: " if symbol else ""
         raise DataError(f"{prefix}{len(valid)} bars are fewer than the {warmup}-bar feature warm-up")
     return Series(symbol, rows, feats, labels)
 
@@ -140,7 +154,7 @@ def load_series(path: str | Path, horizon: int, *, nan_policy: str = "raise") ->
         >>> [s.symbol for s in load_series("data/", horizon=5)]   # doctest: +SKIP
         ['eurusd_hourly', 'goog_daily', 'sp500_daily']
     """
-    data = load_ohlcv(path, nan_policy=nan_policy)
+    data = load_ohlcv(path, nan_policy=nan_policy)  # validated: each frame is kept as it is
     if isinstance(data, pd.DataFrame):
         data = {symbol_of(path) or Path(path).stem: data}
-    return [series_from_bars(symbol, bars, horizon) for symbol, bars in data.items()]
+    return [_series(symbol, bars, horizon, None, 0.0) for symbol, bars in data.items()]

@@ -18,6 +18,7 @@ import pandas as pd
 from neural_trader.data.candles import relative_candles
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.features import FEATURE_NAMES
+from neural_trader.data.gathered import LazyWindows, Transform, choose_windows
 from neural_trader.data.scaling import Scaler, fit_training_scaler
 from neural_trader.data.series import Series
 from neural_trader.data.spec import DataSpec
@@ -89,14 +90,15 @@ class Windows:
     """Windows of one part of one symbol.
 
     Attributes:
-        x: ``(N, window, F)`` float32 model inputs.
+        x: ``(N, window, F)`` float32 model inputs: an array, or (large data) a
+            :class:`~neural_trader.data.gathered.LazyWindows` that gathers the windows when indexed.
         y: ``(N, L)`` float32 labels, or None (unlabelled).
         end_rows: ``(N,)`` row of each window's last bar.
         dates: ``(N,)`` datetime64 of those bars.
         symbol: the series.
     """
 
-    x: np.ndarray
+    x: np.ndarray | LazyWindows
     y: np.ndarray | None
     end_rows: np.ndarray
     dates: np.ndarray
@@ -111,11 +113,17 @@ def make_windows(
     *,
     labelled: bool = True,
     raw_candles: bool = False,
+    gather: bool | None = None,
 ) -> Windows:
     """Windows lying inside ``rows`` (default: all rows); with ``labelled``, only those with a label.
 
     With ``raw_candles`` (candle inputs only), ``x`` holds the raw OHLCV rows instead of relative
     candles: the form augmentation needs (apply :func:`relative_candles` afterwards).
+
+    ``gather`` says how ``x`` is held: ``None`` (default) materialises the windows when they take at
+    most :data:`~neural_trader.data.gathered.EAGER_LIMIT_BYTES` and otherwise gathers them when read,
+    ``True`` always gathers them (:class:`~neural_trader.data.gathered.LazyWindows`), ``False`` always
+    materialises them. Both hold the same bits.
 
     Raises:
         DataError: the rows hold fewer bars than one window, or no window has a label.
@@ -125,26 +133,61 @@ def make_windows(
         >>> w.x.shape                                                           # doctest: +SKIP
         (180, 32, 28)
     """
+    part = rows if rows is not None else (0, series.n_rows)
+    (windows,) = make_part_windows(
+        series, spec, scaler, [part], labelled=labelled, raw_candles=raw_candles, gather=gather
+    )
+    return windows
+
+
+def make_part_windows(
+    series: Series,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    parts: Sequence[tuple[int, int]],
+    *,
+    labelled: bool = True,
+    raw_candles: bool = False,
+    gather: bool | None = None,
+) -> list[Windows]:
+    """:func:`make_windows` of several parts of one series (e.g. its train, validation and test rows), which
+    share one input matrix and one label matrix instead of building them once per part.
+
+    Raises:
+        DataError: a part with fewer bars than one window, or no labelled window.
+    """
     labels = label_matrix(series, spec, scaler) if labelled else None
+    values, row_scaler, transform = input_matrix(series, spec, scaler, raw_candles=raw_candles)
+    out = []
+    for part in parts:
+        ds = part_dataset(
+            values, labels, part, series.symbol, window=spec.window, scaler=row_scaler, lazy=True
+        )
+        x = LazyWindows([values], ds.window_starts, spec.window, scaler=row_scaler, transform=transform)
+        dates = series.index[ds.window_end_rows].to_numpy()
+        out.append(Windows(choose_windows(x, gather), ds.labels, ds.window_end_rows, dates, series.symbol))
+    return out
+
+
+def input_matrix(
+    series: Series, spec: DataSpec, scaler: Scaler | None, *, raw_candles: bool = False
+) -> tuple[np.ndarray, Scaler | None, Transform | None]:
+    """The ``(rows, F)`` float64 matrix the windows of ``spec`` are cut from, the scaler applied as they
+    are gathered, and the transform of each gathered window (relative candles).
+
+    The matrix is the series' own frame seen as a C-contiguous array: no copy when the frame holds one
+    (:func:`~neural_trader.data.make_features` builds it so), one copy otherwise.
+
+    Raises:
+        ConfigError: feature inputs without a scaler.
+    """
     if spec.inputs == "features":
         if scaler is None:
             raise ConfigError("feature inputs need the scaler fit on the training rows")
-        values, row_scaler = series.features.to_numpy(dtype=np.float64), scaler
-    else:
-        values, row_scaler = series.bars.to_numpy(dtype=np.float64), None
-    ds = part_dataset(
-        values,
-        labels,
-        rows if rows is not None else (0, series.n_rows),
-        series.symbol,
-        window=spec.window,
-        scaler=row_scaler,
-    )
-    x = ds.windows if spec.inputs == "features" or raw_candles else relative_candles(ds.windows)
-    dates = series.index[ds.window_end_rows].to_numpy()
-    return Windows(
-        np.ascontiguousarray(x, dtype=np.float32), ds.labels, ds.window_end_rows, dates, series.symbol
-    )
+        values = np.ascontiguousarray(series.features.to_numpy(dtype=np.float64))
+        return values, scaler, None
+    values = np.ascontiguousarray(series.bars.to_numpy(dtype=np.float64))
+    return values, None, None if raw_candles else relative_candles
 
 
 def fit_scaler(series: list[Series], train_rows: dict[str, tuple[int, int]], spec: DataSpec) -> Scaler | None:

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint
-from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler, make_windows
+from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler
+from neural_trader.data.batches import WindowBatches, batch_loader
+from neural_trader.data.gathered import LazyWindows, choose_windows, should_gather
+from neural_trader.data.windows import make_part_windows
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.training import (
     Trainer,
@@ -56,6 +58,9 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    # How windows are read: None materialises them when small and gathers them per batch otherwise;
+    # True always gathers, False always materialises (the same batches either way).
+    gather: bool | None = None
 
 
 @dataclass
@@ -83,21 +88,28 @@ class TrainResult:
 
 
 def part_windows(
-    series: list[Series], spec: DataSpec, scaler: Any, splits: dict[str, Split], part: str
-) -> list[Windows]:
-    """Labelled windows of ``part`` for every symbol."""
-    return [make_windows(s, spec, scaler, getattr(splits[s.symbol], part)) for s in series]
+    series: list[Series], spec: DataSpec, scaler: Any, splits: dict[str, Split]
+) -> dict[str, list[Windows]]:
+    """Labelled windows of every part for every symbol, ``{part: [one Windows per symbol]}``, all gathered
+    when read (:func:`pool` decides whether to materialise them)."""
+    windows: dict[str, list[Windows]] = {part: [] for part in PARTS}
+    for s in series:
+        rows = [getattr(splits[s.symbol], part) for part in PARTS]
+        for part, w in zip(PARTS, make_part_windows(s, spec, scaler, rows, gather=True), strict=True):
+            windows[part].append(w)
+    return windows
 
 
-def stack(windows: list[Windows]) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and labels of several symbols' windows, concatenated."""
-    return np.concatenate([w.x for w in windows]), np.concatenate([w.y for w in windows])
-
-
-def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None) -> DataLoader:
-    dataset = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=seed is not None, generator=generator)
+def pool(windows: dict[str, list[Windows]], gather: bool | None = None) -> dict[str, WindowBatches]:
+    """Each part's windows of every symbol as one dataset (windows never mix two symbols), materialised or
+    gathered per batch as ``gather`` says; ``None`` decides by the size of all the parts together (see
+    :func:`~neural_trader.data.gathered.should_gather`)."""
+    x = {part: LazyWindows.concat([w.x for w in ws]) for part, ws in windows.items()}  # type: ignore[misc]
+    gather = should_gather(sum(v.nbytes for v in x.values()), gather)
+    return {
+        part: WindowBatches(choose_windows(x[part], gather), np.concatenate([w.y for w in windows[part]]))
+        for part in windows
+    }
 
 
 def checkpoint_metadata(
@@ -178,8 +190,11 @@ def train(
     seed_everything(opts.seed)
     model = build_model(name, spec, model_options or ModelOptions())
     scaler = fit_scaler(series, {sym: s.train for sym, s in splits.items()}, spec)
-    windows = {part: part_windows(series, spec, scaler, splits, part) for part in PARTS}
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (stack(windows[p]) for p in PARTS)
+    windows = part_windows(series, spec, scaler, splits)
+    meta = checkpoint_metadata(spec, scaler, splits, windows, source)
+    pooled = pool(windows, opts.gather)
+    train_set, val_set, test_set = (pooled[p] for p in PARTS)
+    del windows  # the per-symbol labels and dates; the pooled sets hold what training reads
 
     transfer, before = None, {}
     if opts.pretrained_encoder is not None:
@@ -188,7 +203,7 @@ def train(
         state = model.state_dict()
         before = {k: state[k].detach().clone() for k in transfer.matched}
 
-    task = make_task(name, spec, y_train, class_weights=opts.class_weights)
+    task = make_task(name, spec, train_set.y, class_weights=opts.class_weights)
     config = TrainerConfig(
         epochs=opts.epochs,
         lr=opts.lr,
@@ -201,19 +216,17 @@ def train(
         device=opts.device,
         unfreeze_after_epochs=opts.unfreeze_after if transfer is not None and opts.freeze_encoder else None,
     )
-    meta = checkpoint_metadata(spec, scaler, splits, windows, source)
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
     trainer = Trainer(model, task, config, checkpoint_extra=meta)
     trainer.fit(
-        _loader(x_train, y_train, opts.batch_size, opts.seed),
-        _loader(x_val, y_val, opts.batch_size, None),
+        batch_loader(train_set, opts.batch_size, seed=opts.seed), batch_loader(val_set, opts.batch_size)
     )
     if trainer.best_checkpoint is None:
         raise ConfigError("training produced no checkpoint (the validation loss was never finite)")
     best = nt.load(trainer.best_checkpoint)
     scorer = Trainer(best, task, replace(config, out_dir=None, progress=False))
-    test_metrics = scorer.evaluate(_loader(x_test, y_test, 1024, None))
+    test_metrics = scorer.evaluate(batch_loader(test_set, 1024))
     return TrainResult(
         checkpoint=trainer.best_checkpoint,
         model=name,
@@ -221,7 +234,7 @@ def train(
         best_epoch=trainer.stopper.best_epoch,
         best_val_loss=float(trainer.stopper.best),
         test_metrics={k: float(v) for k, v in test_metrics.items()},
-        windows={"train": len(x_train), "val": len(x_val), "test": len(x_test)},
+        windows={"train": len(train_set), "val": len(val_set), "test": len(test_set)},
         transfer=transfer,
         pretrained_stats=_pretrained_stats(before, best, transfer) if transfer is not None else None,
     )
