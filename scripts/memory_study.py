@@ -5,8 +5,9 @@ subprocess whose peak resident memory is read from its own ``/proc/self/status``
 
 * ``panel``: a folder of ``--symbols`` files of ``--bars`` daily bars each (default 200 x 5,000 = 1M rows);
   runs ``train`` for one epoch and reports peak RSS, the epoch's seconds (``history.json``) and the wall time.
-* ``minute``: one CSV file of ``--rows`` minute bars (default 10M); reports load, features and labels
-  (time and peak RSS, in a child of their own), then ``train`` for one epoch as above.
+* ``minute``: one CSV file of ``--rows`` minute bars (default 10M); reports loading the bars alone, then
+  the bars with features and labels (``load_series``, what ``train`` does first), each in a child of its
+  own with its seconds and peak RSS, then ``train`` for one epoch as above.
 
 A baseline child that only imports what every run imports (:data:`BASELINE`) is measured too, so the
 table shows what the data adds. Run it against another checkout with ``--code /path/to/python``.
@@ -57,20 +58,17 @@ else:
 #: torch imports when the first optimiser is built (about 150 MB).
 BASELINE = ["-c", "import neural_trader.workflows, torch._dynamo"]
 
-# Loads one bar file and computes its rows (features, labels), reporting seconds and peak RSS per phase.
-_PHASES = """
+# Loads one bar file as ``train`` does, in two children: the bars alone (``load_ohlcv``), then the bars
+# with their features and labels (``load_series``); each reports its seconds and peak RSS (MB).
+_PHASE = """
 import json, sys, time
-def peak():
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
 import neural_trader.data as d
-out = {"import_mb": peak()}
-t = time.perf_counter(); bars = d.load_ohlcv(sys.argv[1]); out["load_s"] = time.perf_counter() - t
-out["load_peak_mb"] = peak()
-t = time.perf_counter(); s = d.series_from_bars("x", bars, int(sys.argv[2]))
-out["rows_s"] = time.perf_counter() - t
-out["rows_peak_mb"] = peak()
-print(json.dumps(out))
+t = time.perf_counter()
+getattr(d, sys.argv[1])(sys.argv[2], **json.loads(sys.argv[3]))
+seconds = time.perf_counter() - t
+with open('/proc/self/status') as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 """
 
 
@@ -211,15 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         data = write_minute_file(root / f"minute_{a.rows}.csv", a.rows)
         result["rows"] = a.rows
-        env = {"PYTHONPATH": a.code} if a.code else {}
-        done = subprocess.run(
-            [sys.executable, "-c", _PHASES, str(data), "5"],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result.update(json.loads(done.stdout.strip().splitlines()[-1]))
+        env = {**os.environ, **({"PYTHONPATH": a.code} if a.code else {})}
+        for phase, function, kwargs in (("load", "load_ohlcv", {}), ("rows", "load_series", {"horizon": 5})):
+            command = [sys.executable, "-c", _PHASE, function, str(data), json.dumps(kwargs)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            for key, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                result[f"{phase}_{key}"] = value
     if not a.skip_train:
         result.update(run_train(data, a))
     result["sizes"] = (

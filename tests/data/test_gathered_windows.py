@@ -155,9 +155,10 @@ def test_batches_are_those_of_a_tensor_dataset_with_the_same_seed(sp500):
         generator=torch.Generator().manual_seed(7),
     )
     loaders = [batch_loader(WindowBatches(x, w.y), 64, seed=7) for x in (w.x, eager)]
-    for (xa, ya), (xl, yl), (xe, ye) in zip(before, *loaders, strict=True):
-        assert torch.equal(xa, xl) and torch.equal(xa, xe)
-        assert torch.equal(ya, yl) and torch.equal(ya, ye)
+    for _epoch in range(2):  # the generator moves on between epochs as DataLoader(shuffle=True)'s does
+        for (xa, ya), (xl, yl), (xe, ye) in zip(before, *loaders, strict=True):
+            assert torch.equal(xa, xl) and torch.equal(xa, xe)
+            assert torch.equal(ya, yl) and torch.equal(ya, ye)
     in_order = [x.clone() for x, _ in batch_loader(WindowBatches(w.x, w.y), 100)]
     np.testing.assert_array_equal(torch.cat(in_order).numpy(), eager)
 
@@ -204,3 +205,12 @@ def test_a_multi_symbol_batch_keeps_its_order_across_symbols(sp500):
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
     with pytest.raises(IndexError):
         ds.__getitems__([len(ds)])
+
+
+def test_the_library_shuffle_is_dataloaders_without_its_list_of_indices(sp500):
+    loaders = make_loaders(sp500, window=8, horizons=(5,), seed=5, batch_size=100)
+    ds = loaders.train.dataset
+    plain = DataLoader(ds, batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(5))
+    for _epoch in range(2):
+        for (xa, ya), (xb, yb) in zip(loaders.train, plain, strict=True):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)

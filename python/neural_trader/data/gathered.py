@@ -243,6 +243,8 @@ class LazyWindows:
         """
         if not parts:
             raise ConfigError("no windows to concatenate")
+        if len(parts) == 1:
+            return parts[0]
         first = parts[0]
         for p in parts[1:]:
             if (p.window, p.scaler, p.transform) != (first.window, first.scaler, first.transform):

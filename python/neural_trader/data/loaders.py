@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from neural_trader.data.batches import ShuffledIndices
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.gathered import should_gather, window_bytes
 from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
@@ -180,12 +181,14 @@ def part_loader(
     seed: int,
     num_workers: int,
 ) -> DataLoader:
-    """The loader of one part: only the training part is shuffled, by a generator seeded with ``seed``."""
+    """The loader of one part: only the training part is shuffled, by a generator seeded with ``seed``
+    (the order of ``DataLoader(shuffle=True)``, without its Python list of every index)."""
     train = part == "train"
+    generator = torch.Generator().manual_seed(seed) if train else None
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle and train,
-        generator=torch.Generator().manual_seed(seed) if train else None,
+        sampler=ShuffledIndices(dataset, generator=generator) if shuffle and train else None,
+        generator=generator,
         num_workers=num_workers,
     )

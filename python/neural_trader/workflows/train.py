@@ -106,10 +106,8 @@ def pool(windows: dict[str, list[Windows]], gather: bool | None = None) -> dict[
     :func:`~neural_trader.data.gathered.should_gather`)."""
     x = {part: LazyWindows.concat([w.x for w in ws]) for part, ws in windows.items()}  # type: ignore[misc]
     gather = should_gather(sum(v.nbytes for v in x.values()), gather)
-    return {
-        part: WindowBatches(choose_windows(x[part], gather), np.concatenate([w.y for w in windows[part]]))
-        for part in windows
-    }
+    y = {part: ws[0].y if len(ws) == 1 else np.concatenate([w.y for w in ws]) for part, ws in windows.items()}
+    return {part: WindowBatches(choose_windows(x[part], gather), y[part]) for part in windows}
 
 
 def checkpoint_metadata(
