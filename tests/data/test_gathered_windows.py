@@ -3,6 +3,9 @@ windows materialised today, in the same batches, for one symbol and several, fea
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -214,3 +217,9 @@ def test_the_library_shuffle_is_dataloaders_without_its_list_of_indices(sp500):
     for _epoch in range(2):
         for (xa, ya), (xb, yb) in zip(loaders.train, plain, strict=True):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+@pytest.mark.parametrize("name", ["batches", "gathered"])
+def test_the_docstring_examples_run(name):
+    module = importlib.import_module(f"neural_trader.data.{name}")
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

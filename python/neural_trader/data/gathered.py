@@ -304,7 +304,7 @@ def window_bytes(parts: Iterable[tuple[int, int]], window: int, stride: int, n_f
 
     Example:
         >>> window_bytes([(0, 100), (200, 250)], window=10, stride=1, n_features=2)
-        10960
+        10560
     """
     n = sum(max(0, (stop - start - window) // stride + 1) for start, stop in parts)
     return n * window * n_features * 4

@@ -4,7 +4,9 @@ label matrices, the windows of one part of a split, and the scaler of the traini
 These are the functions the library loaders (:func:`~neural_trader.data.make_loaders`,
 :func:`~neural_trader.data.make_multi_symbol_loaders`) and the ``neural-trader`` workflows share:
 :func:`part_dataset` cuts every part of every road into :class:`~neural_trader.data.WindowDataset`
-windows, and :func:`fit_scaler` fits the one scaler on training rows only.
+windows, and :func:`fit_scaler` fits the one scaler on training rows only. The windows of
+:func:`make_windows` are gathered from the series' own feature matrix when read
+(:class:`~neural_trader.data.gathered.LazyWindows`), unless they are small enough to materialise.
 """
 
 from __future__ import annotations
