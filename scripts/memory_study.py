@@ -9,6 +9,10 @@ subprocess whose peak resident memory is read from its own ``/proc/self/status``
   the bars with features and labels (``load_series``, what ``train`` does first), each in a child of its
   own with its seconds and peak RSS, then ``train`` for one epoch as above.
 
+* ``batches``: the data path alone on the panel: seconds to draw one epoch of shuffled training batches
+  gathered per batch, materialised, and materialised in a ``TensorDataset`` (how ``train`` read windows
+  before they were gathered); needs this checkout's code (``--code`` is ignored).
+
 A baseline child that only imports what every run imports (:data:`BASELINE`) is measured too, so the
 table shows what the data adds. Run it against another checkout with ``--code /path/to/python``.
 
@@ -69,6 +73,37 @@ seconds = time.perf_counter() - t
 with open('/proc/self/status') as f:
     peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
 print(json.dumps({"seconds": seconds, "peak_mb": peak}))
+"""
+
+
+# Draws one epoch of shuffled training batches of a bars folder, without a model, three ways: gathered per
+# batch (what ``train`` does with large data), the same windows materialised (what it does with small
+# data), and materialised in a TensorDataset with DataLoader(shuffle=True), what ``train`` did before.
+_BATCHES = """
+import json, sys, time
+import numpy as np, torch
+from torch.utils.data import DataLoader, TensorDataset
+from neural_trader.data import DataSpec, WindowBatches, batch_loader, fit_scaler, load_series
+from neural_trader.workflows import choose_splits
+from neural_trader.workflows.train import part_windows, pool
+path, window, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+series = load_series(path, 5)
+splits, _ = choose_splits(series, horizon=5, split_file=None, fold=None)
+spec = DataSpec(window=window, horizon=5)
+scaler = fit_scaler(series, {k: s.train for k, s in splits.items()}, spec)
+train = pool({"train": part_windows(series, spec, scaler, splits)["train"]}, gather=True)["train"]
+def epoch(loader):
+    t = time.perf_counter()
+    for x, y in loader:
+        pass
+    return time.perf_counter() - t
+out = {"windows": len(train), "gathered_s": epoch(batch_loader(train, batch, seed=0))}
+x = np.asarray(train.x)
+out["materialised_s"] = epoch(batch_loader(WindowBatches(x, train.y), batch, seed=0))
+tensors = TensorDataset(torch.from_numpy(x), torch.from_numpy(train.y))
+generator = torch.Generator().manual_seed(0)
+out["tensor_dataset_s"] = epoch(DataLoader(tensors, batch_size=batch, shuffle=True, generator=generator))
+print(json.dumps(out))
 """
 
 
@@ -187,7 +222,7 @@ def run_train(data: Path, a: argparse.Namespace) -> dict[str, float | str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("study", choices=("panel", "minute"))
+    p.add_argument("study", choices=("panel", "minute", "batches"))
     p.add_argument("--symbols", type=int, default=200)
     p.add_argument("--bars", type=int, default=5000)
     p.add_argument("--rows", type=int, default=10_000_000)
@@ -202,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     root = Path(a.data_dir)
     result: dict[str, object] = {"study": a.study, "code": a.code or os.environ.get("PYTHONPATH", "")}
+    if a.study == "batches":
+        data = write_panel(root / f"panel_{a.symbols}x{a.bars}", a.symbols, a.bars)
+        command = [sys.executable, "-c", _BATCHES, str(data), str(a.window), str(a.batch_size)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        result.update(json.loads(done.stdout.strip().splitlines()[-1]))
+        result["sizes"] = f"window {a.window}, batch {a.batch_size}"
+        print(json.dumps(result, indent=1))
+        return 0
     result["baseline_mb"] = peak_rss_mb(BASELINE, code=a.code)[0]
     if a.study == "panel":
         data = write_panel(root / f"panel_{a.symbols}x{a.bars}", a.symbols, a.bars)
