@@ -7,6 +7,7 @@ import doctest
 import importlib
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -16,6 +17,8 @@ from neural_trader.data import (
     DataSpec,
     chronological_split,
     fit_scaler,
+    load_ohlcv,
+    load_series,
     make_loaders,
     make_multi_symbol_loaders,
     make_windows,
@@ -223,3 +226,36 @@ def test_the_library_shuffle_is_dataloaders_without_its_list_of_indices(sp500):
 def test_the_docstring_examples_run(name):
     module = importlib.import_module(f"neural_trader.data.{name}")
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_blocks_of_one_array_are_gathered_in_one_call_with_the_same_bits():
+    root = np.random.default_rng(5).normal(size=(126, 3))
+    blocks = [root[0:40], root[40:65], root[65:126]]
+    sources = np.array([2, 0, 1, 2, 0, 1, 1])
+    starts = np.array([50, 3, 18, 0, 33, 0, 10])
+    scaler = Scaler.fit(root)
+    shared = LazyWindows(blocks, starts, 7, sources=sources, scaler=scaler)
+    apart = LazyWindows([b.copy() for b in blocks], starts, 7, sources=sources, scaler=scaler)
+    assert shared._root is root and apart._root is None
+    order = np.random.default_rng(6).permutation(len(starts))
+    np.testing.assert_array_equal(_bits(shared.gather(order)), _bits(apart.gather(order)))
+    np.testing.assert_array_equal(_bits(np.asarray(shared)), _bits(np.asarray(apart)))
+
+
+def test_a_folder_of_symbols_is_one_feature_matrix(tmp_path, make_bars):
+    for k in range(3):
+        bars = make_bars(300 + 50 * k, seed=k)
+        bars.to_csv(tmp_path / f"s{k}.csv", index=False)
+    series = load_series(tmp_path, 5)
+    matrices = [s.features.to_numpy(dtype=np.float64) for s in series]
+    assert all(m.base is matrices[0].base for m in matrices) and matrices[0].flags.c_contiguous
+    for s in series:  # each symbol's rows are those of its own bars
+        alone = series_from_bars(s.symbol, load_ohlcv(tmp_path / f"{s.symbol}.csv"), 5)
+        pd.testing.assert_frame_equal(s.features, alone.features, check_exact=True)
+        pd.testing.assert_frame_equal(s.labels, alone.labels, check_exact=True)
+    spec = DataSpec(window=16, horizon=5)
+    scaler = fit_scaler(series, {s.symbol: (0, s.n_rows) for s in series}, spec)
+    pooled = LazyWindows.concat([make_windows(s, spec, scaler, gather=True).x for s in series])
+    assert pooled._root is matrices[0].base
+    alone = np.concatenate([make_windows(s, spec, scaler, gather=False).x for s in series])
+    np.testing.assert_array_equal(_bits(np.asarray(pooled)), _bits(alone))

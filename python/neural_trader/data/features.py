@@ -59,7 +59,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from neural_trader.data.io import validate_ohlcv
-from neural_trader.errors import ConfigError
+from neural_trader.errors import ConfigError, ShapeError
 
 #: Leading NaN rows of each feature (its warm-up), in the order :func:`make_features` returns them.
 FEATURE_WARMUP: dict[str, int] = {
@@ -137,7 +137,9 @@ def make_features(
     return out.iloc[feature_warmup(names) :] if drop_warmup else out
 
 
-def feature_frame(valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> pd.DataFrame:
+def feature_frame(
+    valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES, *, out: np.ndarray | None = None
+) -> pd.DataFrame:
     """:func:`make_features` of bars that :func:`~neural_trader.data.validate_ohlcv` already returned (as
     :func:`~neural_trader.data.series_from_bars` has them), without validating (copying) them again.
 
@@ -145,8 +147,14 @@ def feature_frame(valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> 
     (what the window kernels read in place), and each feature's pandas intermediates are freed before the
     next feature is computed.
 
+    Args:
+        valid: validated bars.
+        names: the features, in order.
+        out: the C-contiguous float64 ``(rows, F)`` array to fill and view, e.g. one block of rows of a
+            matrix that holds several symbols (:func:`~neural_trader.data.load_series` does so).
+
     Raises:
-        ConfigError: an unknown feature name.
+        ConfigError: an unknown feature name. ShapeError: ``out`` of another shape or layout.
 
     Example:
         >>> feats = feature_frame(validate_ohlcv(bars), ["log_return", "rsi_14"])   # doctest: +SKIP
@@ -154,7 +162,13 @@ def feature_frame(valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> 
         True
     """
     _check_names(names)
-    values = np.empty((len(valid), len(names)), dtype=np.float64)
+    shape = (len(valid), len(names))
+    if out is None:
+        values = np.empty(shape, dtype=np.float64)
+    elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ShapeError(f"out must be a C-contiguous float64 array of shape {shape}")
+    else:
+        values = out
     for k, name in enumerate(names):
         values[:, k] = _FEATURES[name](valid).to_numpy(dtype=np.float64)
     return pd.DataFrame(values, index=valid.index, columns=list(names), copy=False)

@@ -7,7 +7,9 @@ window's matrix and start row, and the scaler. Indexing it gathers the asked win
 :func:`~neural_trader.kernels.gather_windows` (GIL released, into a buffer the caller may reuse): the
 same bits as the windows :func:`~neural_trader.kernels.sliding_windows` materialises, because both
 compute the same float64 z-score and round once to float32. A window never spans two matrices, so windows
-of several symbols never mix their rows.
+of several symbols never mix their rows. When the matrices are blocks of rows of one array (the symbols of
+a folder read by :func:`~neural_trader.data.load_series`), a batch is one kernel call on that array;
+otherwise one call per matrix of the batch.
 
 Small data may still be materialised once (faster per batch: a plain copy instead of a normalising
 gather); :func:`choose_windows` decides by the size the windows would take (:data:`EAGER_LIMIT_BYTES`).
@@ -95,6 +97,7 @@ class LazyWindows:
         self.scaler, self.transform = scaler, transform
         self._zscore = scaler.arrays() if scaler is not None else ()
         self._check_fits()
+        self._root, self._first_rows = _row_blocks(self.matrices)
         self.shape: tuple[int, int, int] = (len(self.starts), self.window, n_features)
         self._scratch = np.empty((0, self.window, n_features), dtype=np.float32)
 
@@ -170,10 +173,14 @@ class LazyWindows:
             return np.flatnonzero(rows).astype(np.int64)
         if rows.dtype.kind not in "iu" and rows.size:
             raise IndexError(f"windows are indexed by integers, slices or a boolean mask, got {key!r}")
-        rows = rows.astype(np.int64).reshape(-1)
-        if rows.size and (rows.min() < -n or rows.max() >= n):
-            raise IndexError(f"window index out of range for {n} windows")
-        return np.where(rows < 0, rows + n, rows)
+        rows = rows.astype(np.int64, copy=False).reshape(-1)
+        if rows.size:
+            lowest, highest = rows.min(), rows.max()
+            if lowest < -n or highest >= n:
+                raise IndexError(f"window index out of range for {n} windows")
+            if lowest < 0:
+                rows = np.where(rows < 0, rows + n, rows)
+        return rows
 
     # ---------------------------------------------------------------------------------- gathering
     def gather(self, indices: Any, out: np.ndarray | None = None) -> np.ndarray:
@@ -197,6 +204,9 @@ class LazyWindows:
         starts = self.starts[rows]
         if self.sources is None:
             self._copy(0, starts, out)
+        elif self._root is not None:  # blocks of one array: one call, at each window's row in the array
+            rows_in_root = self._first_rows[self.sources[rows]] + starts
+            _core.gather_windows(self._root, rows_in_root, self.window, *self._zscore, out=out)
         else:
             self._copy_grouped(self.sources[rows], starts, out)
         if self.transform is not None and len(out):
@@ -269,6 +279,28 @@ class LazyWindows:
             scaler=first.scaler,
             transform=first.transform,
         )
+
+
+def _row_blocks(matrices: Sequence[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(array, first rows)`` when the matrices are blocks of whole rows of one C-contiguous array (as
+    :func:`~neural_trader.data.load_series` lays out the symbols of a folder), else ``(None, None)``."""
+    root = matrices[0].base
+    if len(matrices) < 2 or not isinstance(root, np.ndarray) or root.ndim != 2 or not root.flags.c_contiguous:
+        return None, None
+    first_rows = []
+    for m in matrices:
+        if (
+            m.base is not root
+            or m.dtype != root.dtype
+            or m.strides != root.strides
+            or m.shape[1] != root.shape[1]
+        ):
+            return None, None
+        offset = m.ctypes.data - root.ctypes.data
+        if offset % root.strides[0]:
+            return None, None
+        first_rows.append(offset // root.strides[0])
+    return root, np.asarray(first_rows, dtype=np.int64)
 
 
 def choose_windows(windows: LazyWindows, gather: bool | None = None) -> LazyWindows | np.ndarray:

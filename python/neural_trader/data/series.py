@@ -46,15 +46,19 @@ def feature_and_label_frames(
 
 
 def _rows(
-    bars: pd.DataFrame, horizons: Sequence[int], features: Sequence[str] | None, dead_zone: float
+    bars: pd.DataFrame,
+    horizons: Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+    out: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bars, features and labels of validated ``bars`` after the warm-up."""
+    """Bars, features (in ``out`` when given) and labels of validated ``bars`` after the warm-up."""
     names = tuple(FEATURE_NAMES if features is None else features)
     warmup = feature_warmup(names)
     # Labels first: their transient copies of the bars are gone before the largest array, the (rows, F)
     # feature matrix, is made; the bars are valid already, so the features do not copy them again.
     labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
-    feats = feature_frame(bars, names).iloc[warmup:]
+    feats = feature_frame(bars, names, out=out).iloc[warmup:]
     return bars.iloc[warmup:], feats, labels
 
 
@@ -131,10 +135,12 @@ def _series(
     horizon: int | Sequence[int],
     features: Sequence[str] | None,
     dead_zone: float,
+    out: np.ndarray | None = None,
 ) -> Series:
-    """:func:`series_from_bars` of bars that ``validate_ohlcv`` returned (kept, not copied)."""
+    """:func:`series_from_bars` of bars that ``validate_ohlcv`` returned (kept, not copied); the features
+    are written into ``out`` when it is given."""
     horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
-    rows, feats, labels = _rows(valid, horizons, features, dead_zone)
+    rows, feats, labels = _rows(valid, horizons, features, dead_zone, out)
     if len(feats) == 0:
         warmup = feature_warmup(tuple(FEATURE_NAMES if features is None else features))
         prefix = f"{symbol}: " if symbol else ""
@@ -157,4 +163,11 @@ def load_series(path: str | Path, horizon: int, *, nan_policy: str = "raise") ->
     data = load_ohlcv(path, nan_policy=nan_policy)  # validated: each frame is kept as it is
     if isinstance(data, pd.DataFrame):
         data = {symbol_of(path) or Path(path).stem: data}
-    return [_series(symbol, bars, horizon, None, 0.0) for symbol, bars in data.items()]
+    # Every symbol's features are one block of rows of a single matrix: windows of all the symbols are then
+    # gathered from one array (one kernel call per batch), and nothing is copied to pool them.
+    matrix = np.empty((sum(len(bars) for bars in data.values()), len(FEATURE_NAMES)), dtype=np.float64)
+    series, lo = [], 0
+    for symbol, bars in data.items():
+        series.append(_series(symbol, bars, horizon, None, 0.0, out=matrix[lo : lo + len(bars)]))
+        lo += len(bars)
+    return series
