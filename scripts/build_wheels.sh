@@ -64,15 +64,34 @@ cuda="$site/nvidia/cu13"
 for f in bin/nvcc nvvm/bin/cicc include/cuda_runtime.h; do
   [ -e "$cuda/$f" ] || { echo "build_wheels: $cuda/$f missing from the CUDA wheels" >&2; exit 1; }
 done
-# Some build scripts look for lib64/ (cudaforge derives <root>/lib64); the wheels have lib/.
-[ -e "$cuda/lib64" ] || ln -s lib "$cuda/lib64"
+# Link directory: candle links the CUDA libraries dynamically (-lcudart -lcublas -lcurand -lnvrtc and the
+# driver's -lcuda). The wheels hold only versioned files (libcudart.so.13) and no driver, so lib64/ gets
+# unversioned links to them and a stub libcuda.so (SONAME libcuda.so.1) defining the driver entry points
+# that cudarc declares: at run time the real driver is loaded in its place. cudarc's build script already
+# searches <root>/lib64.
+rm -rf "$cuda/lib64"
+mkdir -p "$cuda/lib64"
+for lib in cudart cublas cublasLt curand nvrtc; do
+  versioned=$(cd "$cuda/lib" && ls "lib$lib.so."[0-9]* | head -1)
+  ln -sf "../lib/$versioned" "$cuda/lib64/lib$lib.so"
+done
+cargo fetch --quiet
+cudarc_version=$(sed -n '/^name = "cudarc"$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+cudarc_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"cudarc-$cudarc_version" | head -1)
+grep -ho 'fn cu[A-Z][A-Za-z0-9_]*' "$cudarc_src/src/driver/sys/mod.rs" | sed 's/^fn //' | sort -u |
+  awk '{print "void " $1 "(void) {}"}' > "$tools/cuda_driver_stub.c"
+cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$cuda/lib64/libcuda.so" "$tools/cuda_driver_stub.c"
 (
   export PATH="$cuda/bin:$PATH" CUDA_ROOT="$cuda" CUDA_PATH="$cuda" CUDA_HOME="$cuda" NVCC="$cuda/bin/nvcc"
-  export LIBRARY_PATH="$cuda/lib:${LIBRARY_PATH:-}" CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
+  export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_CUDA:-target/wheel-cuda}
   nvcc --version | tail -1
-  # No zig here: nvcc needs a host compiler it knows (gcc). The tag is what auditwheel then allows.
-  maturin build --release --features cuda --out "$out/cuda"
+  # No zig here: candle-kernels links a static libmoe.a through `-lmoe`, which zig's linker only looks
+  # up as a shared library. The wheel keeps the plain linux_x86_64 tag: it needs glibc 2.34 and the CUDA
+  # libraries below, which no manylinux policy lists. The extension finds cudart/cuBLAS/cuRAND in
+  # site-packages/nvidia/cu13/lib (crates/nt-py/build.rs sets that run path): install them with
+  # `pip install nvidia-cuda-runtime nvidia-cublas nvidia-curand` (CUDA 13), as PyTorch's cu130 wheels do.
+  maturin build --release --features cuda --auditwheel skip --out "$out/cuda"
 )
 cuda_wheel=$(ls -t "$out"/cuda/neural_trader-*.whl | head -1)
 auditwheel show "$cuda_wheel" | tee "$out/auditwheel-cuda.txt" || true

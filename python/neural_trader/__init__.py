@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from neural_trader import _core, data, kernels, native, training
-from neural_trader.checkpoint import Checkpoint
+from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.errors import CheckpointError, ConfigError, DataError, NeuralTraderError, ShapeError
 from neural_trader.models import (
     BASELINES,
@@ -46,7 +46,8 @@ def load(path: str | os.PathLike) -> TwinModel:
     cls = MODELS.get(ck.model)
     if cls is None:
         raise CheckpointError(f"{path}: unknown model {ck.model!r} (registered: {sorted(MODELS)})")
-    return cls.from_checkpoint(ck)
+    with naming_file(path):
+        return cls.from_checkpoint(ck)
 
 
 __all__ = [

@@ -10,18 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from neural_trader.arrays import as_real_array
 from neural_trader.errors import ConfigError, DataError, ShapeError
 
 MAX_U64 = 2**64
 MAX_I64 = 2**63 - 1
-
-
-def as_array(x: Any, name: str, ndim: int, shape_doc: str, *, dtype: type | None = None) -> np.ndarray:
-    """``x`` as a C-contiguous, aligned, native float array of rank ``ndim``: the package's one
-    conversion, :func:`neural_trader.arrays.as_real_array` (float32 stays float32, other reals become
-    float64, or exactly ``dtype`` when given; C-contiguous input of that dtype is not copied)."""
-    return as_real_array(x, name, ndim, shape_doc, dtype=dtype)
 
 
 def as_rows(x: Any, name: str) -> np.ndarray:

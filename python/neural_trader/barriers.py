@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_trader import _core
-from neural_trader._kernel_args import as_array, count, real
+from neural_trader._kernel_args import count, real
+from neural_trader.arrays import as_real_array as as_array
 from neural_trader.errors import ConfigError
 
 

@@ -7,10 +7,10 @@ writes the same file. No pickle is involved anywhere: files hold numbers and str
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import stat
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from neural_trader.errors import CheckpointError
+from neural_trader import files
+from neural_trader.errors import CheckpointError, NeuralTraderError
 
 FORMAT = "neural_trader"
 FORMAT_VERSION = "1"
@@ -52,7 +53,7 @@ class Checkpoint:
             config=json.dumps(self.config, sort_keys=True),
         )
         tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in self.tensors.items()}
-        return st_save(tensors, metadata=metadata)
+        return stable_bytes(st_save(tensors, metadata=metadata))
 
     def write(self, path: str | os.PathLike) -> None:
         """Writes the file atomically (temporary file, fsync, rename)."""
@@ -108,28 +109,56 @@ class Checkpoint:
         return cls.from_bytes(read_regular_file(path), source=str(path))
 
 
-def read_regular_file(path: Path) -> bytes:
-    """The bytes of a regular file, and no more than its size.
+@contextlib.contextmanager
+def naming_file(path: str | os.PathLike) -> Iterator[None]:
+    """Prefixes the message of a neural_trader error raised in the block (a tensor of the wrong shape, a
+    config out of range) with ``path``, unless the message already names it: the user learns which file.
 
-    Opened without blocking and checked on the open descriptor, so a FIFO (whose open would block
-    forever), a device such as ``/dev/zero`` (which never ends) or a directory is a ``CheckpointError``.
+    Example:
+        >>> with naming_file("m.safetensors"):                        # doctest: +SKIP
+        ...     BiLSTMClassifier.from_checkpoint(ck)
+        CheckpointError: m.safetensors: tensor `head.weight` has shape (2, 8), expected (2, 16)
+    """
+    try:
+        yield
+    except NeuralTraderError as exc:
+        if os.fspath(path) in str(exc):
+            raise
+        raise type(exc)(f"{os.fspath(path)}: {exc}") from None
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular checkpoint file, and no more than its size
+    (:func:`neural_trader.files.read_regular_file`).
 
     Raises:
-        FileNotFoundError: no such file. CheckpointError: not a regular file.
+        FileNotFoundError: no such file. CheckpointError: a folder, FIFO or device.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise CheckpointError(
-            f"{path} is not a regular file (a directory, FIFO or device is never a checkpoint)"
-        )
-    with os.fdopen(fd, "rb") as f:
-        return f.read(st.st_size)
+    return files.read_regular_file(path, error=CheckpointError, what="checkpoint")
+
+
+def stable_bytes(data: bytes) -> bytes:
+    """safetensors bytes with the metadata in sorted key order: the same checkpoint, the same bytes.
+
+    The safetensors library writes metadata in a hash map's order, which changes from one process to the
+    next, so two runs that end with identical weights and metadata wrote different files. The header is
+    re-written (JSON, keys of ``__metadata__`` sorted, tensor entries and offsets as they were, padded
+    with spaces to 8 bytes as the library pads it); the tensor data is untouched.
+
+    Example:
+        >>> a = stable_bytes(st_save({"w": torch.zeros(2)}, metadata={"b": "1", "a": "2"}))
+        >>> a[8:50]
+        b'{"__metadata__":{"a":"2","b":"1"},"w":{"dt'
+    """
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    ordered = {}
+    if "__metadata__" in header:
+        ordered["__metadata__"] = dict(sorted(header.pop("__metadata__").items()))
+    ordered.update(header)
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n :]
 
 
 def read_metadata(data: bytes) -> dict[str, str]:
@@ -141,26 +170,11 @@ def read_metadata(data: bytes) -> dict[str, str]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path``; a crash leaves either the old or the new file, never half of one."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            # The rename would replace a device, FIFO or directory entry (as root: /dev/full itself).
-            raise CheckpointError(f"refusing to replace {path}: it exists and is not a regular file")
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Writes ``data`` to ``path``; a crash leaves either the old or the new file, never half of one
+    (:func:`neural_trader.files.write_atomic`).
+
+    Raises:
+        CheckpointError: ``path`` exists and is not a regular file. OSError: the write failed, naming
+            ``path``.
+    """
+    files.write_atomic(path, data, not_regular=CheckpointError)

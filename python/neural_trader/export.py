@@ -38,6 +38,7 @@ from torch import nn
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint
 from neural_trader.errors import NeuralTraderError
+from neural_trader.files import atomic_path
 
 _REQUIRED = ("onnx", "onnxscript", "onnxruntime")
 
@@ -159,13 +160,35 @@ def export_onnx(
     out = Path(output)
     if out.parent != Path(""):
         out.parent.mkdir(parents=True, exist_ok=True)
+    verify = rng.normal(size=(3, length + 3, features)).astype(np.float32)
+    # Written to a temporary file and verified there: only a faithful export replaces an earlier file.
+    with atomic_path(out) as tmp:
+        _export(wrapped, example, tmp, output_names, opset, ck.model)
+        _add_metadata(tmp, ck)
+        diff = _verify(tmp, wrapped, verify)
+        if not diff <= tolerance:
+            raise ExportError(
+                f"ONNX Runtime and PyTorch differ by {diff:.3g} (> tolerance {tolerance:g}) on a "
+                f"{verify.shape} batch: the export of {ck.model} is not faithful; {out} was not written"
+            )
+    return OnnxExport(out, ck.model, ("x",), tuple(output_names), diff, verify.shape)
+
+
+def _export(
+    wrapped: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    output_names: list[str],
+    opset: int | None,
+    name: str,
+) -> None:
     batch, time = torch.export.Dim("batch", min=1), torch.export.Dim("time", min=2)
     try:
         with _quiet_exporter(), torch.no_grad():
             torch.onnx.export(
                 wrapped,
                 (example,),
-                os.fspath(out),
+                os.fspath(path),
                 input_names=["x"],
                 output_names=output_names,
                 opset_version=opset,
@@ -174,18 +197,11 @@ def export_onnx(
                 external_data=False,
                 verbose=False,
             )
+    except OSError:
+        raise  # a write error (full disk): atomic_path names the destination
     except Exception as exc:  # the exporter raises many private types; say which model failed and why
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"torch.onnx.export could not export {ck.model}: {first}") from exc
-    _add_metadata(out, ck)
-    verify = rng.normal(size=(3, length + 3, features)).astype(np.float32)
-    diff = _verify(out, wrapped, verify)
-    if not diff <= tolerance:
-        raise ExportError(
-            f"ONNX Runtime and PyTorch differ by {diff:.3g} (> tolerance {tolerance:g}) on a "
-            f"{verify.shape} batch: the export of {ck.model} is not faithful"
-        )
-    return OnnxExport(out, ck.model, ("x",), tuple(output_names), diff, verify.shape)
+        raise ExportError(f"torch.onnx.export could not export {name}: {first}") from exc
 
 
 def _add_metadata(path: Path, ck: Checkpoint) -> None:

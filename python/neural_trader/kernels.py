@@ -26,13 +26,14 @@ import numpy as np
 import numpy.typing as npt
 
 from neural_trader import _core
-from neural_trader._kernel_args import as_array as _as_array
 from neural_trader._kernel_args import as_rows as _as_rows
 from neural_trader._kernel_args import count as _count
 from neural_trader._kernel_args import real as _real
 from neural_trader._kernel_args import seed as _seed
+from neural_trader.arrays import as_real_array as _as_array
 from neural_trader.barriers import triple_barrier
 from neural_trader.errors import ConfigError
+from neural_trader.recipe import JITTER_PROB, PATCH_SIZE, TIME_WARP_PROB, VOL_SCALE_PROB
 
 
 def sliding_windows(
@@ -152,7 +153,7 @@ def mask(
     length: int,
     ratio: float = 0.15,
     strategy: str = "random",
-    patch_size: int = 7,
+    patch_size: int = PATCH_SIZE,
     seed: int = 0,
 ) -> npt.NDArray[np.bool_]:
     """Boolean masks (``True`` = masked) for masked-reconstruction pre-training.
@@ -176,7 +177,7 @@ def mask(
         ratio: fraction to mask, in ``[0, 1)``.
         strategy: ``"random"``, ``"block"`` or ``"patch"``.
         patch_size: patch length for ``"patch"`` (``1..=length``), mean run length for ``"block"`` (``>= 1``);
-            ignored by ``"random"``.
+            ignored by ``"random"``. Default: the recipe's 7 (:data:`neural_trader.recipe.PATCH_SIZE`).
         seed: integer in ``[0, 2**64)``.
 
     Returns:
@@ -226,11 +227,11 @@ def _augment_options(
 
 def augment(
     windows: npt.ArrayLike,
-    time_warp_prob: float = 0.5,
+    time_warp_prob: float = TIME_WARP_PROB,
     time_warp_max: float = 0.12,
-    jitter_prob: float = 0.5,
+    jitter_prob: float = JITTER_PROB,
     jitter_scale: float = 0.05,
-    vol_scale_prob: float = 0.5,
+    vol_scale_prob: float = VOL_SCALE_PROB,
     vol_scale_range: tuple[float, float] = (0.85, 1.15),
     seed: int = 0,
 ) -> npt.NDArray[np.float32]:
@@ -257,7 +258,8 @@ def augment(
         time_warp_max: largest relative change of the speed of time, in ``[0, 1)``.
         jitter_prob: probability of jitter, in ``[0, 1]``.
         jitter_scale: noise std as a fraction of each feature's std in the window, ``>= 0``.
-        vol_scale_prob: probability of volatility scaling, in ``[0, 1]``.
+        vol_scale_prob: probability of volatility scaling, in ``[0, 1]``. The three probabilities default
+            to the recipe's 0.5 / 0.5 / 0.3 (:mod:`neural_trader.recipe`).
         vol_scale_range: ``(lo, hi)`` with ``0 < lo <= hi``.
         seed: integer in ``[0, 2**64)``.
 
@@ -287,11 +289,11 @@ def augment_dataset(
     num_augmentations: int = 4,
     seed: int = 0,
     *,
-    time_warp_prob: float = 0.5,
+    time_warp_prob: float = TIME_WARP_PROB,
     time_warp_max: float = 0.12,
-    jitter_prob: float = 0.5,
+    jitter_prob: float = JITTER_PROB,
     jitter_scale: float = 0.05,
-    vol_scale_prob: float = 0.5,
+    vol_scale_prob: float = VOL_SCALE_PROB,
     vol_scale_range: tuple[float, float] = (0.85, 1.15),
 ) -> npt.NDArray[np.float32]:
     """The original windows followed by ``num_augmentations`` augmented copies of them.

@@ -28,7 +28,6 @@ CPU cores; it measures, it does not tune.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -39,10 +38,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from neural_trader import native
+from neural_trader import native, recipe
 from neural_trader.data import DataSpec, Series, Split, make_windows, series_from_bars
 from neural_trader.datasets import load_sp500_daily
 from neural_trader.evaluation import ClassificationResult, ForecastResult, report_document, write_report
+from neural_trader.files import read_regular_file, write_atomic
 from neural_trader.training import PretrainResult
 from neural_trader.workflows import (
     EvaluateOptions,
@@ -72,14 +72,17 @@ class QuickstartConfig:
     folds: int = 3
     hidden_size: int = 32
     num_layers: int = 2
+    # A smaller budget than the recipe's 50 epochs of batches of 512 with patience 10 (the summary says so):
+    # the quickstart runs in minutes on two CPU cores.
     pretrain_epochs: int = 20
-    # Patch masks: whole runs of 4 bars are hidden, which interpolation cannot fill in.
-    mask_ratio: float = 0.25
-    mask_strategy: str = "patch"
-    patch_size: int = 4
+    # The recipe's masks: whole patches of 7 bars are hidden, which interpolation cannot fill in.
+    mask_ratio: float = recipe.MASK_RATIO
+    mask_strategy: str = recipe.MASK_STRATEGY
+    patch_size: int = recipe.PATCH_SIZE
     epochs: int = 12
     patience: int = 3
-    # The pre-trained encoder stays frozen this long, then trains at half the learning rate.
+    # The pre-trained encoder stays frozen this long (the recipe's 10 would leave 2 of the 12 epochs),
+    # then trains at half the learning rate.
     freeze_epochs: int = 2
     batch_size: int = 64
     lr: float = 2e-3
@@ -147,7 +150,7 @@ def make_folds(out: Path, cfg: QuickstartConfig) -> Folds:
     series = series_from_bars("sp500_daily", bars, cfg.horizon)
     embargo = max(cfg.horizon, cfg.forecast_horizon)
     folds = walk_forward(series, horizon=cfg.horizon, n_folds=cfg.folds, embargo=embargo)
-    (out / "folds.json").write_text(walk_forward_json(folds, mode="expanding", horizon=cfg.horizon))
+    write_atomic(out / "folds.json", walk_forward_json(folds, mode="expanding", horizon=cfg.horizon))
     spec = DataSpec(task="direction", window=cfg.window, horizon=cfg.horizon)
     return Folds(bars, series, folds, spec, embargo)
 
@@ -278,8 +281,8 @@ def check_parity(out: Path, data: Folds, classifier: Path, forecaster: Path) -> 
         "bilstm_classifier": out / "bilstm_classifier.safetensors",
         "lstm_attention": out / "lstm_attention.safetensors",
     }
-    shutil.copyfile(classifier, exported["bilstm_classifier"])
-    shutil.copyfile(forecaster, exported["lstm_attention"])
+    write_atomic(exported["bilstm_classifier"], read_regular_file(classifier))
+    write_atomic(exported["lstm_attention"], read_regular_file(forecaster))
     return {name: _parity(path, data.series) for name, path in exported.items()}
 
 
@@ -334,11 +337,16 @@ def write_outputs(
         "task": f"up or down over the next {cfg.horizon} bars, from windows of {cfg.window} bars of "
         f"{len(spec.input_columns)} causal features",
         "walk-forward": f"{cfg.folds} expanding folds, embargo {data.embargo} rows (folds.json)",
-        "pre-training": f"masked BiLSTM autoencoder ({cfg.mask_strategy} masks, {cfg.mask_ratio:.0%}) on "
+        "pre-training": f"masked BiLSTM autoencoder ({cfg.mask_strategy} masks of {cfg.patch_size}, "
+        f"{cfg.mask_ratio:.0%}) on "
         f"{pre_windows['train']} training windows of fold 1 only; best epoch {pre.best_epoch}, "
         f"masked MSE {recon[0]:.3f} (epoch 1) -> {recon[pre.best_epoch - 1]:.3f}",
         "fine-tuning": f"bilstm_classifier from the pre-trained encoder in every fold (frozen for "
         f"{cfg.freeze_epochs} epochs), best epoch by validation loss",
+        "budget": f"pre-training: {cfg.pretrain_epochs} epochs of batches of {cfg.batch_size}, patience "
+        f"{cfg.patience} (recipe: {recipe.PRETRAIN_EPOCHS} epochs of {recipe.PRETRAIN_BATCH_SIZE}, patience "
+        f"{recipe.PRETRAIN_PATIENCE}); fine-tuning: encoder frozen {cfg.freeze_epochs} epochs (recipe: "
+        f"{recipe.FREEZE_EPOCHS}); smaller, to run in minutes on two CPU cores",
         "config": asdict(cfg),
     }
     doc = report_document(
@@ -362,7 +370,7 @@ def write_outputs(
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "config": asdict(cfg),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

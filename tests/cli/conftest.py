@@ -3,43 +3,12 @@ and one tiny trained model (with its evaluation report) shared by the tests of a
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-#: Tiny sizes: the tests check plumbing and numbers, not model quality.
-TINY = ["--window", "16", "--hidden-dim", "8", "--num-layers", "1", "--epochs", "2", "--no-progress"]
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m neural_trader.cli ARGS`` with one thread, returning the completed process."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "neural_trader.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Exit code 2, one stderr line ``neural-trader: error: ...`` holding every fragment, no traceback."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("neural-trader: error: "), lines[0]
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
+from cli_helpers import SHARED_DATA, TINY, assert_user_error, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +62,10 @@ def report(trained: Path, goog_csv: Path, tmp_path_factory: pytest.TempPathFacto
         "200",
         "--cost-bps",
         "2",
+        # The default split leaves 92 test windows: 4.4 blocks of window + horizon = 21, too few for
+        # intervals (tests/cli/test_cli_honest_intervals.py covers that case); blocks of 16 give 5.75.
+        "--block-size",
+        "16",
         "--no-progress",
     )
     assert proc.returncode == 0, proc.stderr

@@ -6,12 +6,12 @@ import json
 import math
 from pathlib import Path
 
-from conftest import run_cli
+from cli_helpers import run_cli
 
 
 def test_bench_quick_times_every_runtime_and_kernel(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = run_cli("bench", "--quick", "--json", str(out), timeout=600)
+    proc = run_cli("bench", "--quick", "--json", str(out), timeout=1800)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
 

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.slow
 def test_quickstart_end_to_end(cli, tmp_path: Path) -> None:
     out = tmp_path / "qs"
-    proc = cli("quickstart", "--out", str(out), "--no-progress", timeout=900)
+    proc = cli("quickstart", "--out", str(out), "--no-progress", timeout=2400)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
     lines = proc.stdout.strip().splitlines()

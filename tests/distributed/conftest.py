@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ class Launch:
 
     returncode: int
     output: str
-    seconds: float
 
 
 def free_port() -> int:
@@ -32,11 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(args: list[str], *, nproc: int = 2, limit_s: float = 150.0) -> Launch:
+def launch(args: list[str], *, nproc: int = 2, limit_s: float = 900.0) -> Launch:
     """Runs ``python -m torch.distributed.run --nproc_per_node=nproc JOB args`` on CPU (gloo).
 
     The launcher gets its own session; if it outlives ``limit_s``, the whole session is killed and the
-    test fails: a hang is a failure, never a stuck test run.
+    test fails: a hang is a failure, never a stuck test run. The limit is generous (a loaded machine
+    must not fail a test) and only stops hangs; no test asserts on the time a launch took.
     """
     command = [
         sys.executable,
@@ -50,7 +49,6 @@ def launch(args: list[str], *, nproc: int = 2, limit_s: float = 150.0) -> Launch
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     env.update(CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    started = time.perf_counter()
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
     )
@@ -60,7 +58,7 @@ def launch(args: list[str], *, nproc: int = 2, limit_s: float = 150.0) -> Launch
         os.killpg(proc.pid, signal.SIGKILL)
         output, _ = proc.communicate()
         pytest.fail(f"torchrun did not finish within {limit_s:.0f} s (hung); output:\n{output[-4000:]}")
-    return Launch(proc.returncode, output, time.perf_counter() - started)
+    return Launch(proc.returncode, output)
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,14 @@ Every rank writes ``rank{r}.json`` (history, scaler, windows it trained on, epoc
 itself writes ``OUT/run`` (rank 0 only) and the pre-trainer ``OUT/encoder.safetensors``.
 
 ``--fail kill`` kills rank 1 (SIGKILL) at its third training forward pass; ``--fail hang`` makes it sleep
-there instead, so that only the collective timeout (8 s here) can end the run.
+there instead, so that only the collective timeout can end the run. The timeout is 60 s until that step
+(a loaded machine may delay a rank by seconds: that is not a hang) and 8 s from it, on both ranks.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -120,15 +122,19 @@ def run(out: Path, fail: str | None = None) -> dict:
         progress=False,
         device="cpu",
         out_dir=str(out / "run"),
-        dist_timeout_s=8.0 if fail == "hang" else 60.0,
+        dist_timeout_s=60.0,
     )
     trainer = Trainer(model, ClassificationTask(), cfg, checkpoint_extra={"scaler": json.dumps({})})
-    if fail is not None and distributed.rank() == 1:
+    if fail is not None:
         calls = []
 
         def die_or_hang(module, args):
             calls.append(1)
-            if module.training and len(calls) == 3:
+            if not (module.training and len(calls) == 3):
+                return
+            if fail == "hang":  # every rank: rank 0 must give up waiting for rank 1 soon
+                torch.distributed.set_timeout(datetime.timedelta(seconds=8))
+            if distributed.rank() == 1:
                 print(f"rank 1: {fail} at training step 3", flush=True)
                 if fail == "kill":
                     os.kill(os.getpid(), signal.SIGKILL)

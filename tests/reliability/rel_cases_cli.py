@@ -27,7 +27,7 @@ from neural_trader import cli
 NUMBERS = ["abc", "-1", "0", "nan", "inf", "-inf", "1e400", "99999999999999999999999999", "", "0x10", "1.5"]
 # Input options by the kind of file they read.
 DATA_OPTIONS = {"data", "input"}
-CHECKPOINT_OPTIONS = {"checkpoint", "pretrained_encoder"}
+CHECKPOINT_OPTIONS = {"checkpoint", "pretrained_encoder", "resume"}
 SPLIT_OPTIONS = {"split"}
 
 
@@ -88,6 +88,19 @@ def _fifo() -> str:
     return str(path)
 
 
+def _special(name: str, target: str | None = None) -> str:
+    """A FIFO (``target`` None) or a link to ``target`` named ``name``: a reader must refuse both, not
+    block on the FIFO's open or read ``/dev/zero`` until memory runs out."""
+    path = workdir() / "cli" / name
+    path.parent.mkdir(exist_ok=True)
+    if not path.is_symlink() and not path.exists():
+        if target is None:
+            os.mkfifo(path)
+        else:
+            path.symlink_to(target)
+    return str(path)
+
+
 def _hostile_config_checkpoint() -> str:
     from rel_cases_checkpoints import with_config
 
@@ -104,6 +117,8 @@ HOSTILE_DATA: dict[str, Callable[[], str]] = {
     "nan_bars_csv": lambda: _write("nan.csv", bars(160).to_csv().replace(",", ",nan", 7)),
     "wrong_suffix": lambda: _write("bars.txt", bars(160).to_csv()),
     "dev_null": lambda: "/dev/null",
+    "fifo_csv": lambda: _special("fifo.csv"),
+    "dev_zero_link_csv": lambda: _special("zero.csv", "/dev/zero"),
 }
 HOSTILE_CHECKPOINTS: dict[str, Callable[[], str]] = {
     "missing": lambda: str(workdir() / "cli" / "missing.safetensors"),
@@ -137,6 +152,8 @@ HOSTILE_SPLITS: dict[str, Callable[[], str]] = {
     "garbage": lambda: _write("garbage.json", GARBAGE),
     "deeply_nested": lambda: _write("nested.json", "[" * 100_000 + "]" * 100_000),
     "not_a_split": lambda: _write("other.json", '{"format": "other"}'),
+    "fifo": lambda: _special("fifo.json"),
+    "dev_zero_link": lambda: _special("zero.json", "/dev/zero"),
 }
 
 

@@ -115,7 +115,7 @@ def _run_batch(ids: list[str], timeout: float, env: dict[str, str]) -> tuple[lis
 
 
 def run_cases(
-    ids: list[str], *, timeout: float = 60.0, headroom: dict[str, int] | None = None, parallel: int = 2
+    ids: list[str], *, timeout: float = 120.0, headroom: dict[str, int] | None = None, parallel: int = 2
 ) -> Report:
     """Runs every case id; see the module docstring. ``headroom`` maps ids to the address-space headroom
     (MB, 0 = none) of the child that runs them; cases of one headroom share children. Up to ``parallel``

@@ -28,7 +28,7 @@ def start(iterations: int, seed: int) -> subprocess.Popen:
 
 def kill_saves(iterations: int, seed: int) -> dict[str, dict]:
     proc = start(iterations, seed)
-    stdout, stderr = proc.communicate(timeout=120 + iterations)
+    stdout, stderr = proc.communicate(timeout=900 + 3 * iterations)  # stops a hang only
     assert proc.returncode == 0, stderr[-3000:]
     results = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return {r["writer"]: r for r in results}

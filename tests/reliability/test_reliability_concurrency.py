@@ -52,9 +52,10 @@ def test_predict_releases_the_gil(model: nt.BiLSTMClassifier) -> None:
     the GIL held for the whole call it could not run at all between the call's start and end."""
     engine = model.to_native(threads=1)
     rng = np.random.default_rng(2)
-    margin = 0.01  # the GIL switch interval is 5 ms: ignore the call's edges
-    # The work is sized here, not assumed: the batch doubles until one call outlasts the edges many
-    # times over, however fast or loaded this machine is (a fixed batch took 98 ms on a quiet machine).
+    # The work is sized here, not assumed: the batch doubles until one call lasts long enough for its
+    # middle half to be far from both edges (a fixed batch took 98 ms on a quiet machine). Only the
+    # middle half is looked at: at the edges the counting thread may run while the caller waits to be
+    # scheduled. No verdict depends on a duration: a fast machine gets a larger batch, that is all.
     batch = 16
     while True:
         x = rng.normal(size=(batch, 96, 8)).astype(np.float32)
@@ -72,18 +73,17 @@ def test_predict_releases_the_gil(model: nt.BiLSTMClassifier) -> None:
             ticks.append(time.perf_counter())
         worker.join()
         duration = window["end"] - window["start"]
-        long_enough = duration > 20 * margin
-        if long_enough or batch >= 2**16:
+        if duration > 0.2 or batch >= 2**16:
             break
         batch *= 2
-    inside = sum(window["start"] + margin < t < window["end"] - margin for t in ticks)
+    quarter = duration / 4
+    inside = sum(window["start"] + quarter < t < window["end"] - quarter for t in ticks)
     report_line(
-        f"GIL: {inside} counter increments in another thread during one {duration * 1e3:.0f} ms predict "
-        f"(batch {batch})"
+        f"GIL: {inside} counter increments in another thread during the middle half of one "
+        f"{duration * 1e3:.0f} ms predict (batch {batch})"
     )
-    assert long_enough, f"even a batch of {batch} took only {duration * 1e3:.0f} ms"
-    # With the GIL held for the call, the counting thread could not run between its edges at all (0);
-    # any thread that gets a time slice there counts thousands of times.
+    # With the GIL held for the call, the counting thread could not run in its middle at all (0); any
+    # thread that gets a time slice there counts thousands of times.
     assert inside > 10, f"only {inside} increments during predict: the GIL is held"
 
 

@@ -37,7 +37,7 @@ def fingerprints(configs: dict[str, tuple[int, int, int]]) -> dict[str, dict[str
     procs = start(configs)
     out = {}
     for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.communicate(timeout=1800)  # stops a hang only; never a verdict on speed
         assert proc.returncode == 0, stderr[-3000:]
         out[name] = json.loads(stdout.strip().splitlines()[-1])
     return out

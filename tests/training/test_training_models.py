@@ -52,7 +52,7 @@ def test_registry_names() -> None:
         "lstm_encoder",
     ):
         assert name in MODELS
-    assert sorted(BASELINES) == ["logreg", "majority", "momentum", "rf"]
+    assert sorted(BASELINES) == ["logreg", "majority", "momentum", "rf", "stack", "xgb"]
 
 
 @pytest.mark.parametrize("model", SMALL, ids=lambda mdl: mdl.registry_name)

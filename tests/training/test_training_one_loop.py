@@ -22,6 +22,7 @@ from neural_trader.training import (
     TrainerConfig,
     pretrain_encoder,
 )
+from neural_trader.training.pretrain import PRETRAIN_TRAINER_DEFAULTS
 
 
 class _RecordingTask(ClassificationTask):
@@ -133,8 +134,8 @@ def test_pretraining_keeps_the_best_epoch_and_reports_the_trainer_history() -> N
 
 def test_pretrain_config_keeps_its_own_fields_and_one_trainer_config() -> None:
     cfg = PretrainConfig(mask_ratio=0.3, epochs=8, lr=1e-2, seed=4)
-    assert cfg.trainer == TrainerConfig(epochs=8, lr=1e-2, seed=4)
-    assert PretrainConfig().trainer.epochs == 30  # pre-training's own default
+    assert cfg.trainer == TrainerConfig(**{**PRETRAIN_TRAINER_DEFAULTS, "epochs": 8, "lr": 1e-2, "seed": 4})
+    assert PretrainConfig().trainer.epochs == 50  # pre-training's own default: the recipe's
     explicit = PretrainConfig(trainer=TrainerConfig(epochs=3), patience=2)
     assert (explicit.trainer.epochs, explicit.trainer.patience) == (3, 2)
     assert cfg.task(0.5).seed == 4 and cfg.task(0.5).latent_weight == 0.5

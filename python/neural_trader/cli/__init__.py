@@ -15,11 +15,33 @@ import argparse
 import sys
 from types import ModuleType
 
-from neural_trader.cli import bench, evaluate, export, models, predict, pretrain, quickstart, splits, train
+from neural_trader.cli import (
+    bench,
+    evaluate,
+    export,
+    models,
+    predict,
+    pretrain,
+    quickstart,
+    splits,
+    train,
+    tune,
+)
 from neural_trader.cli.options import PROG, Parser, UsageError
 
 #: The commands, in --help order.
-COMMANDS: list[ModuleType] = [quickstart, pretrain, train, evaluate, predict, export, splits, models, bench]
+COMMANDS: list[ModuleType] = [
+    quickstart,
+    pretrain,
+    train,
+    evaluate,
+    predict,
+    export,
+    splits,
+    tune,
+    models,
+    bench,
+]
 
 __all__ = ["COMMANDS", "PROG", "UsageError", "build_parser", "main"]
 

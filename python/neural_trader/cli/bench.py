@@ -8,6 +8,9 @@ import json
 import os
 from typing import Any
 
+from neural_trader.cli.options import UsageError, positive_int
+from neural_trader.files import write_atomic
+
 
 def add(sub: Any) -> None:
     """Adds the command to the sub-parsers."""
@@ -21,7 +24,22 @@ def add(sub: Any) -> None:
     p.add_argument("--json", help="also write the raw results to this JSON file")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, not for reporting)")
     p.add_argument(
-        "--only", choices=["models", "kernels"], help="run one part (default: models, then kernels)"
+        "--only",
+        choices=["models", "kernels", "pretrain"],
+        help="run one part (default: models, then kernels); pretrain: the recipe's masked pre-training "
+        "workload (59,365 windows of 105 x 4, BiLSTM hidden 128 x 2 layers, batch 512), a few steps timed "
+        "and extrapolated to seconds per epoch and the 50-epoch run; only run when asked",
+    )
+    g = p.add_argument_group("pretrain workload (--only pretrain)")
+    g.add_argument("--steps", type=positive_int, default=3, help="training steps timed (default: 3)")
+    g.add_argument(
+        "--val-batches", type=positive_int, default=1, help="validation batches timed (default: 1)"
+    )
+    g.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where it runs (default: cpu)"
+    )
+    g.add_argument(
+        "--threads", type=positive_int, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
     )
     p.set_defaults(func=run)
 
@@ -31,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from neural_trader.benchmarks import kernels, models
 
     result: dict[str, Any] = {}
+    if args.only != "pretrain" and (
+        args.steps != 3 or args.val_batches != 1 or args.threads or args.device != "cpu"
+    ):
+        raise UsageError("--steps, --val-batches, --device and --threads apply to --only pretrain")
     if args.only in (None, "models"):
         result["models"] = models.run(quick=args.quick)
         print(models.table(result["models"]), flush=True)
@@ -38,7 +60,33 @@ def run(args: argparse.Namespace) -> int:
         # All cores for rayon and torch alike (the models part leaves torch at its last thread count).
         result["kernels"] = kernels.run(threads=os.cpu_count() or 1, repeats=1 if args.quick else 5)
         print(kernels.format_table(result["kernels"]))
+    if args.only == "pretrain":
+        from neural_trader.benchmarks import pretrain_workload
+
+        runs = []
+        for threads in args.threads or [None]:
+            timed = pretrain_workload.time_pretraining(
+                steps=args.steps,
+                val_batches=args.val_batches,
+                device=setup_device(args.device),
+                threads=threads,
+            )
+            print(pretrain_workload.format_result(timed), flush=True)
+            runs.append(timed)
+        result["pretrain"] = runs
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        write_atomic(args.json, json.dumps(result, indent=2))
     return 0
+
+
+def setup_device(name: str) -> str:
+    """``--device`` checked: ``cuda`` needs a CUDA device.
+
+    Raises:
+        UsageError: ``cuda`` without one.
+    """
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: this PyTorch sees no CUDA device (use --device cpu or auto)")
+    return name

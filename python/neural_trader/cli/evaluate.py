@@ -15,6 +15,7 @@ from neural_trader.cli.options import (
     non_negative_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
 )
@@ -50,13 +51,18 @@ def add(sub: Any) -> None:
         help="bootstrap resamples, the options' n_resamples (default: 1000)",
     )
     p.add_argument(
-        "--block-size", type=positive_int, help="bootstrap block, in windows (default: window + horizon)"
+        "--block-size",
+        type=positive_int,
+        help="bootstrap block, in windows (default: window + horizon); test windows holding fewer than 5 "
+        "blocks get no interval and no verdict",
     )
     p.add_argument(
         "--baselines",
         nargs="+",
         default=["majority", "momentum", "logreg"],
-        help="baselines to compare with (default: majority momentum logreg; rf also available)",
+        help="baselines to compare with (default: majority momentum logreg; also rf, xgb (gradient-boosted "
+        "trees, pip install 'neural_trader[xgb]') and stack (logreg + rf stacked on time-ordered "
+        "out-of-fold predictions); `neural-trader models` lists them)",
     )
     p.add_argument(
         "--season", type=positive_int, default=5, help="seasonal-naive season in bars (default: 5)"
@@ -68,11 +74,17 @@ def add(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluates, writes the report and prints the overall scores and the verdict."""
     from neural_trader.evaluation import report_document, write_report
+    from neural_trader.evaluation.report import report_paths
     from neural_trader.workflows import EvaluateOptions, evaluate, read_trained
 
     device = setup(args)
     models = [read_trained(p) for p in args.checkpoint]
-    series = load_bars(args.data, models[0].spec.horizon, args)
+    series = load_bars(args.data, models[0].spec.horizons or models[0].spec.horizon, args)
+    out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
+    refuse_overwriting_inputs(
+        {"--out": report_paths(out, [s.symbol for s in series])},
+        {"--checkpoint": list(args.checkpoint), "--data": args.data},
+    )
     options = EvaluateOptions(
         cost_bps=args.cost_bps,
         band=args.band,
@@ -85,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
         progress=progress(args),
     )
     classification, forecast = evaluate(models, series, options)
-    out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
     context = {
         "data": f"{args.data} ({', '.join(s.symbol for s in series)})",
         "checkpoints": ", ".join(args.checkpoint),
@@ -95,15 +106,18 @@ def run(args: argparse.Namespace) -> int:
     doc = report_document(title, context, classification, forecast)
     written = write_report(out, doc, classification, forecast)
     if classification is not None:
-        overall = doc["classification"]["sections"][-1]
-        line(
-            "test windows",
-            f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
-            f"share up {overall['up_share']:.3f}",
-        )
-        for name, scores in overall["scores"].items():
-            ba, mcc = scores["balanced_accuracy"], scores["mcc"]
-            line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
+        c = doc["classification"]
+        for part in (c, *c.get("other_labels", [])):
+            overall = part["sections"][-1]
+            label = f" ({part['label']})" if c.get("other_labels") else ""
+            line(
+                "test windows",
+                f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
+                f"share up {overall['up_share']:.3f}{label}",
+            )
+            for name, scores in overall["scores"].items():
+                ba, mcc = scores["balanced_accuracy"], scores["mcc"]
+                line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
     if forecast is not None:
         f = doc["forecast"]
         line("test windows", f"{f['windows']}, {f['first']} .. {f['last']}")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from neural_trader.cli.options import line, positive_float, positive_int, run_options, setup
+from neural_trader.cli.options import (
+    line,
+    positive_float,
+    positive_int,
+    refuse_overwriting_inputs,
+    run_options,
+    setup,
+)
 
 
 def add(sub: Any) -> None:
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Exports and prints the graph's outputs and the verified difference."""
     from neural_trader.export import export_onnx
 
+    refuse_overwriting_inputs({"--onnx": args.onnx}, {"--checkpoint": args.checkpoint})
     setup(args)
     result = export_onnx(
         args.checkpoint, args.onnx, opset=args.opset, tolerance=args.tolerance, seed=args.seed

@@ -9,6 +9,7 @@ names the field.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -187,17 +188,81 @@ def line(key: str, value: object) -> None:
     print(f"{key:<20} {value}")
 
 
-def load_bars(path: str, horizon: int, args: argparse.Namespace) -> list[Any]:
-    """The series of a bars file or folder, with the command's ``--nan-policy``."""
+def load_bars(path: str, horizon: int | list[int], args: argparse.Namespace) -> list[Any]:
+    """The series of a bars file or folder (labels for each horizon), with the command's ``--nan-policy``."""
     from neural_trader.data import load_series
 
     return load_series(path, horizon, nan_policy=args.nan_policy)
 
 
 def interval(d: dict[str, Any], fmt: str = "{:.3f}") -> str:
-    """``estimate [low, high]`` of a report interval, or the estimate alone, or ``n/a``."""
+    """``estimate [low, high]`` of a report interval, ``estimate (no interval)`` when its sample held too
+    few bootstrap blocks, the estimate alone, or ``n/a``."""
     if d.get("estimate") is None:
         return "n/a"
+    if d.get("reliable") is False:
+        return f"{fmt.format(d['estimate'])} (no interval)"
     if d.get("low") is None:
         return fmt.format(d["estimate"])
     return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+
+
+PathArg = str | os.PathLike | None
+
+
+def refuse_overwriting_inputs(
+    outputs: dict[str, PathArg | list[PathArg]], inputs: dict[str, PathArg | list[PathArg]]
+) -> None:
+    """Refuses a command whose output file is one of its input files, before anything runs.
+
+    Two paths are the same file when ``os.path.samefile`` says so: the same path, another spelling of
+    it (``./a/../a/x``), a hard link or a symbolic link to it. An input folder (``--data DIR``) stands for
+    the files in it. Outputs that do not exist yet cannot be an input.
+
+    Args:
+        outputs: option -> the file(s) the command writes (``{"--output": "pred.csv"}``; for an output
+            folder, every file written into it).
+        inputs: option -> the file(s) or folder it reads; ``None`` entries are skipped.
+
+    Raises:
+        UsageError: naming the output option and file and the input option and file.
+
+    Example:
+        >>> refuse_overwriting_inputs({"--output": "pred.csv"}, {"--data": "bars.csv"})  # doctest: +SKIP
+    """
+    read = [(option, path) for option, value in inputs.items() for path in _input_files(value)]
+    for out_option, value in outputs.items():
+        for out in _paths(value):
+            if not os.path.exists(out):
+                continue
+            for in_option, path in read:
+                if _same_file(out, path):
+                    same = "" if os.fspath(out) == os.fspath(path) else f" ({path})"
+                    raise UsageError(
+                        f"{out_option} {out} is the {in_option} file{same}: writing it would destroy "
+                        "an input; choose another output path"
+                    )
+
+
+def _paths(value: PathArg | list[PathArg]) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [os.fspath(v) for v in values if v is not None]
+
+
+def _input_files(value: PathArg | list[PathArg]) -> list[str]:
+    """The files an input option reads: the file itself, or the files of a folder."""
+    files = []
+    for path in _paths(value):
+        if os.path.isdir(path):
+            with os.scandir(path) as entries:
+                files += [e.path for e in entries if e.is_file()]
+        elif os.path.exists(path):
+            files.append(path)
+    return files
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -7,7 +7,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from neural_trader.cli.options import line, load_bars, nan_option, run_options, setup
+from neural_trader.cli.options import (
+    line,
+    load_bars,
+    nan_option,
+    refuse_overwriting_inputs,
+    run_options,
+    setup,
+)
 
 
 def add(sub: Any) -> None:
@@ -29,16 +36,20 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predicts, writes the CSV and prints the rows per part."""
+    from neural_trader.files import write_atomic
     from neural_trader.workflows import predict, read_trained
 
+    refuse_overwriting_inputs(
+        {"--output": args.output}, {"--checkpoint": args.checkpoint, "--data": args.data}
+    )
     device = setup(args)
     trained = read_trained(args.checkpoint)
-    series = load_bars(args.data, trained.spec.horizon, args)
+    series = load_bars(args.data, trained.spec.horizons or trained.spec.horizon, args)
     frame = predict(trained, series, use_native=args.native, device=device)
     out = Path(args.output)
     if out.parent != Path(""):
         out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_atomic(out, frame.to_csv(index=False))
     engine = "native engine" if args.native else "PyTorch"
     line(
         "predictions",

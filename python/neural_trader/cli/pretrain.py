@@ -7,14 +7,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader import recipe
 from neural_trader.cli.options import (
     fraction,
     line,
     load_bars,
     nan_option,
+    non_negative_float,
     positive_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
     size_options,
@@ -30,28 +33,69 @@ def add(sub: Any) -> None:
         help="masked pre-training of a BiLSTM encoder on unlabelled training windows",
         description="Pre-trains a masked BiLSTM autoencoder on the windows of the training rows only "
         "(the first --train-fraction of each symbol, or the training part of --split) and writes its "
-        "encoder, which `train --pretrained-encoder` loads.",
+        "encoder, which `train --pretrained-encoder` loads. The defaults are the recipe's: patch masks of "
+        "7 steps at ratio 0.15, 50 epochs of batches of 512, patience 10, cosine to 1e-5, gradient clip "
+        "1.0, latent weight 0.1.",
     )
     p.add_argument("--input", required=True, metavar="PATH", help="CSV/Parquet file or folder of bars")
     nan_option(p)
     p.add_argument("--output", required=True, metavar="ENCODER.safetensors", help="encoder file to write")
-    p.add_argument("--epochs", type=positive_int, default=20, help="maximum epochs (default: 20)")
-    p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience (default: 5)")
-    p.add_argument("--mask-ratio", type=fraction, default=0.15, help="share of steps masked (default: 0.15)")
+    r = recipe
+    p.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=r.PRETRAIN_EPOCHS,
+        help=f"maximum epochs (default: {r.PRETRAIN_EPOCHS})",
+    )
+    p.add_argument(
+        "--patience",
+        type=positive_int,
+        default=r.PRETRAIN_PATIENCE,
+        help=f"early-stopping patience (default: {r.PRETRAIN_PATIENCE})",
+    )
+    p.add_argument(
+        "--mask-ratio",
+        type=fraction,
+        default=r.MASK_RATIO,
+        help=f"share of steps masked (default: {r.MASK_RATIO})",
+    )
     p.add_argument(
         "--mask-strategy",
         choices=("random", "block", "patch"),
-        default="random",
-        help="random steps, contiguous blocks, or whole patches (default: random)",
+        default=r.MASK_STRATEGY,
+        help=f"random steps, contiguous blocks, or whole patches (default: {r.MASK_STRATEGY})",
     )
     p.add_argument(
-        "--patch-size", type=positive_int, default=5, help="patch / mean block length (default: 5)"
+        "--patch-size",
+        type=positive_int,
+        default=r.PATCH_SIZE,
+        help=f"patch / mean block length (default: {r.PATCH_SIZE})",
     )
     size_options(p)
-    p.add_argument("--batch-size", type=positive_int, default=64, help="windows per batch (default: 64)")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=r.PRETRAIN_BATCH_SIZE,
+        help=f"windows per batch (default: {r.PRETRAIN_BATCH_SIZE})",
+    )
     p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument(
-        "--augment", action="store_true", help="augment training windows (time warp, jitter, volatility)"
+        "--min-lr",
+        type=non_negative_float,
+        default=r.PRETRAIN_MIN_LR,
+        help=f"learning rate the cosine schedule ends at, absolute (default: {r.PRETRAIN_MIN_LR:g})",
+    )
+    p.add_argument(
+        "--latent-weight",
+        type=non_negative_float,
+        default=r.LATENT_WEIGHT,
+        help=f"weight of the latent-spread penalty (default: {r.LATENT_WEIGHT})",
+    )
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="augment training windows: time warp, jitter, volatility scaling with probabilities "
+        f"{r.TIME_WARP_PROB} / {r.JITTER_PROB} / {r.VOL_SCALE_PROB}",
     )
     p.add_argument(
         "--num-augmentations", type=positive_int, default=2, help="augmented copies per window (default: 2)"
@@ -72,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
     """Pre-trains and prints what was seen and learned."""
     from neural_trader.workflows import DataSpec, PretrainOptions, choose_splits, pretrain
 
+    stem = Path(args.output).with_suffix("")
+    refuse_overwriting_inputs(
+        {"--output": [args.output, f"{stem}.history.json", f"{stem}.history.png"]},
+        {"--input": args.input, "--split": args.split},
+    )
     device = setup(args)
     spec = DataSpec(inputs=args.inputs, window=args.window, horizon=args.horizon)
     series = load_bars(args.input, args.horizon, args)
@@ -93,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         num_layers=args.num_layers,
         batch_size=args.batch_size,
         lr=args.lr,
+        min_lr=args.min_lr,
+        latent_weight=args.latent_weight,
         augment=args.augment,
         num_augmentations=args.num_augmentations,
         seed=args.seed,

@@ -1,5 +1,6 @@
-"""``neural-trader splits``: a walk-forward split file for a file of bars
-(:func:`neural_trader.workflows.walk_forward`)."""
+"""``neural-trader splits``: walk-forward folds, purged k-fold or combinatorial purged cross-validation
+splits for a file of bars (:func:`neural_trader.workflows.walk_forward`,
+:func:`neural_trader.workflows.held_out_cv`)."""
 
 from __future__ import annotations
 
@@ -7,55 +8,109 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from neural_trader.cli.options import UsageError, line, load_bars, nan_option, positive_int
+from neural_trader.cli.options import (
+    UsageError,
+    line,
+    load_bars,
+    nan_option,
+    number,
+    positive_int,
+    refuse_overwriting_inputs,
+)
+
+KINDS = ("walk-forward", "purged-kfold", "cpcv")
+# Options that only one family of kinds reads (refused with the others, never silently ignored).
+_WALK_FORWARD_ONLY = ("mode", "test_size", "val_size")
+_PURGED_ONLY = ("window", "holdout")
+_CPCV_ONLY = ("groups", "test_groups")
 
 
 def add(sub: Any) -> None:
     """Adds the command to the sub-parsers."""
     p = sub.add_parser(
         "splits",
-        help="write a walk-forward split file (JSON) for a file of bars",
+        help="write a split file (JSON): walk-forward folds, purged k-fold or CPCV",
         description="Walk-forward folds over the rows after the feature warm-up, with an embargo of at "
-        "least the horizon between parts; `train --split FILE --fold K` uses fold K.",
+        "least the horizon between parts (`train --split FILE --fold K` uses fold K); or purged k-fold / "
+        "combinatorial purged cross-validation (CPCV) over the windows of the development rows, with the "
+        "last rows held out as a test period (`tune --split FILE` uses it). Written atomically.",
     )
     p.add_argument("--data", required=True, metavar="PATH", help="one CSV/Parquet file of bars")
     nan_option(p)
     p.add_argument("--out", default="folds.json", metavar="JSON", help="default: folds.json")
+    p.add_argument("--kind", choices=KINDS, default="walk-forward", help="default: walk-forward")
     p.add_argument(
-        "--folds", type=positive_int, default=3, help="number of folds, walk_forward's n_folds (default: 3)"
+        "--folds",
+        type=positive_int,
+        help="walk-forward folds (default: 3), or purged k-fold folds (default: 5)",
     )
     p.add_argument("--horizon", type=positive_int, default=5, help="largest label horizon (default: 5)")
-    p.add_argument("--mode", choices=("expanding", "rolling"), default="expanding", help="default: expanding")
-    p.add_argument("--test-size", type=positive_int, help="test rows per fold")
-    p.add_argument("--val-size", type=positive_int, help="validation rows per fold (default: test size)")
-    p.add_argument("--embargo", type=positive_int, help="rows between parts (default: the horizon)")
+    p.add_argument(
+        "--embargo",
+        type=positive_int,
+        help="rows between parts; purged kinds: also after every test group (default: the horizon)",
+    )
+    w = p.add_argument_group("walk-forward")
+    w.add_argument("--mode", choices=("expanding", "rolling"), help="default: expanding")
+    w.add_argument("--test-size", type=positive_int, help="test rows per fold")
+    w.add_argument("--val-size", type=positive_int, help="validation rows per fold (default: test size)")
+    c = p.add_argument_group("purged k-fold and CPCV (samples are the windows of the development rows)")
+    c.add_argument("--window", type=positive_int, help="bars per window, as in `train` (default: 32)")
+    c.add_argument(
+        "--holdout",
+        type=number(float, 0.0, 1.0, high_open=True),
+        help="share of the last rows held out as the test period, after an embargo; 0 for none "
+        "(default: 0.2)",
+    )
+    c.add_argument("--groups", type=number(int, 2), help="cpcv: groups N (default: 6)")
+    c.add_argument("--test-groups", type=positive_int, help="cpcv: test groups k per split (default: 2)")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Writes the folds and prints each fold's parts with their dates."""
-    from neural_trader.workflows import walk_forward, walk_forward_json
+def _refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
+    for name in names:
+        if getattr(args, name) is not None:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} does not apply to --kind {kind}")
 
+
+def run(args: argparse.Namespace) -> int:
+    """Writes the split file and prints its parts with their dates."""
+    refuse_overwriting_inputs({"--out": args.out}, {"--data": args.data})
     series = load_bars(args.data, args.horizon, args)
     if len(series) != 1:
         raise UsageError("splits: --data must be one file (a split indexes the rows of one series)")
-    s = series[0]
+    if args.kind == "walk-forward":
+        _refuse(args, _PURGED_ONLY + _CPCV_ONLY, args.kind)
+        return _walk_forward(args, series[0])
+    _refuse(args, _WALK_FORWARD_ONLY, args.kind)
+    if args.kind == "purged-kfold":
+        _refuse(args, _CPCV_ONLY, "purged-kfold (its folds are --folds)")
+    elif args.folds is not None:
+        raise UsageError("--folds does not apply to --kind cpcv (give --groups and --test-groups)")
+    return _purged(args, series[0])
+
+
+def _walk_forward(args: argparse.Namespace, s: Any) -> int:
+    from neural_trader.files import write_atomic
+    from neural_trader.workflows import walk_forward, walk_forward_json
+
+    mode = args.mode or "expanding"
     folds = walk_forward(
         s,
         horizon=args.horizon,
-        n_folds=args.folds,
-        mode=args.mode,
+        n_folds=args.folds or 3,
+        mode=mode,
         test_size=args.test_size,
         val_size=args.val_size,
         embargo=args.embargo,
     )
     out = Path(args.out)
-    if out.parent != Path(""):
-        out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(walk_forward_json(folds, mode=args.mode, horizon=args.horizon), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, walk_forward_json(folds, mode=mode, horizon=args.horizon).encode())
     index = s.index
     embargo = folds[0].embargo
-    print(f"{s.symbol}: {s.n_rows} rows after the feature warm-up, {args.mode} folds, embargo {embargo}")
+    print(f"{s.symbol}: {s.n_rows} rows after the feature warm-up, {mode} folds, embargo {embargo}")
     for k, f in enumerate(folds, 1):
         parts = [
             f"{name} [{a}, {b}) {index[a].date()} .. {index[b - 1].date()}"
@@ -64,3 +119,59 @@ def run(args: argparse.Namespace) -> int:
         print(f"fold {k}: " + "; ".join(parts))
     line("written", out)
     return 0
+
+
+def _purged(args: argparse.Namespace, s: Any) -> int:
+    from neural_trader.data import DataSpec
+    from neural_trader.workflows import held_out_cv
+
+    spec = DataSpec(window=args.window or 32, horizon=args.horizon)
+    held = held_out_cv(
+        s,
+        spec,
+        kind=args.kind,
+        n_groups=(args.folds or 5) if args.kind == "purged-kfold" else (args.groups or 6),
+        n_test_groups=args.test_groups or 2,
+        embargo=args.embargo,
+        holdout=0.2 if args.holdout is None else args.holdout,
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    held.save(out)
+    for text in describe(held, s):
+        print(text)
+    line("written", out)
+    return 0
+
+
+def describe(held: Any, s: Any, max_splits: int = 20) -> list[str]:
+    """Lines saying what a purged split file holds: the rows, the groups, each split, the paths."""
+    from neural_trader.data import DataSpec
+
+    index, cv = s.index, held.cv
+    t0, _ = held.spans(s, DataSpec(window=held.window, horizon=held.horizon))
+    a, b = held.development
+    lines = [
+        f"{s.symbol}: {s.n_rows} rows after the feature warm-up; windows of {held.window} bars, labels "
+        f"{held.horizon} bars ahead, embargo {held.embargo} rows",
+        f"development rows [{a}, {b}) {index[a].date()} .. {index[b - 1].date()}: {cv.n_samples} windows "
+        f"in {cv.n_groups} groups",
+    ]
+    if held.test is not None:
+        c, d = held.test
+        lines.append(f"test rows [{c}, {d}) {index[c].date()} .. {index[d - 1].date()}: held out")
+    else:
+        lines.append("test rows: none held out (--holdout 0)")
+    what = "purged k-fold" if cv.n_test_groups == 1 else f"CPCV, {cv.n_test_groups} test groups per split"
+    lines.append(f"{what}: {len(cv)} splits, {cv.n_paths} backtest path{'s' if cv.n_paths > 1 else ''}")
+    for k, split in enumerate(cv.splits[:max_splits], 1):
+        groups = ",".join(str(g + 1) for g in split.test_groups)
+        first, last = (index[int(t0[i])].date() for i in (split.test_runs[0, 0], split.test_runs[-1, 1] - 1))
+        lines.append(
+            f"split {k}: test group{'s' if len(split.test_groups) > 1 else ''} {groups} ({split.n_test} "
+            f"windows, {first} .. {last}); train {split.n_train} windows "
+            f"(purged {split.n_purged}, embargoed {split.n_embargoed})"
+        )
+    if len(cv) > max_splits:
+        lines.append(f"... and {len(cv) - max_splits} more splits")
+    return lines

@@ -7,6 +7,8 @@ import argparse
 import os
 from typing import Any
 
+from neural_trader import recipe
+from neural_trader.cli import task_options
 from neural_trader.cli.options import (
     UsageError,
     line,
@@ -17,12 +19,17 @@ from neural_trader.cli.options import (
     positive_float,
     positive_int,
     progress,
+    refuse_overwriting_inputs,
     run_options,
     setup,
     size_options,
     split_options,
     window_options,
 )
+
+#: What a run writes into its --out folder (the trainer's files).
+RESUME_STATE = "last.safetensors"
+RUN_FILES = ("best.safetensors", RESUME_STATE, "history.json", "history.png")
 
 
 def add(sub: Any) -> None:
@@ -37,6 +44,15 @@ def add(sub: Any) -> None:
     p.add_argument("--data", required=True, metavar="PATH", help="CSV/Parquet file or folder of bars")
     nan_option(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<model>)")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="continue an interrupted run from its resume file, with the run's own options (default PATH: "
+        "last.safetensors of the --out folder; a PATH alone sets --out to its folder); a file of another "
+        "model, configuration, data or split is refused",
+    )
     p.add_argument(
         "--targets",
         "--target",
@@ -58,6 +74,7 @@ def add(sub: Any) -> None:
         action="store_true",
         help="unweighted loss (class_weights off; default: inverse class frequency)",
     )
+    task_options.add(p)
     e = p.add_argument_group("pre-trained encoder")
     e.add_argument("--pretrained-encoder", metavar="PATH", help="encoder file from `neural-trader pretrain`")
     e.add_argument(
@@ -70,7 +87,7 @@ def add(sub: Any) -> None:
         "--unfreeze-after",
         type=non_negative_int,
         help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
-        "(default: frozen to the end)",
+        f"(default: {recipe.FREEZE_EPOCHS}, the recipe's; a value >= --epochs keeps it frozen)",
     )
     e.add_argument(
         "--log-pretrained-stats",
@@ -89,18 +106,29 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     task = task_of(args.model)
+    task_options.check(args, task)
     spec = DataSpec(
         task=task,
         inputs=args.inputs,
         window=args.window,
         horizon=args.horizon,
         targets=args.targets if task == "forecast" else [],
+        horizons=args.horizons,
     )
+    schedule = task_options.teacher_forcing(args)
     if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
         raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
-    series = load_bars(args.data, args.horizon, args)
-    splits, where = choose_splits(series, horizon=args.horizon, split_file=args.split, fold=args.fold)
-    out = args.out or os.path.join("runs", args.model)
+    if args.unfreeze_after is not None and not args.freeze_encoder:
+        raise UsageError(
+            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder"
+        )
+    out, resume = _out_and_resume(args)
+    refuse_overwriting_inputs(
+        {"--out": [os.path.join(out, name) for name in RUN_FILES]},
+        {"--data": args.data, "--split": args.split, "--pretrained-encoder": args.pretrained_encoder},
+    )
+    series = load_bars(args.data, spec.horizons, args)
+    splits, where = choose_splits(series, horizon=spec.horizon, split_file=args.split, fold=args.fold)
     result = train(
         args.model,
         series,
@@ -112,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             num_layers=args.num_layers,
             num_heads=args.num_heads,
             dropout=args.dropout,
+            **({"teacher_forcing_ratio": schedule.start} if schedule is not None else {}),
         ),
         options=TrainOptions(
             epochs=args.epochs,
@@ -125,10 +154,18 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=device,
             progress=progress(args),
+            resume_from=resume,
+            teacher_forcing=schedule,
+            **task_options.loss_weights(args),
         ),
         source=args.data,
     )
     line("model", f"{args.model} ({task} task, {spec.inputs} inputs, windows of {spec.window} bars)")
+    if task == "trend":
+        line("horizons", f"{', '.join(map(str, spec.horizons))} bars (splits and embargo by {spec.horizon})")
+    tf = task_options.describe(schedule, args.epochs)
+    if tf is not None:
+        line("teacher forcing", tf)
     line("data", f"{', '.join(s.symbol for s in series)}: {where}")
     line("windows", ", ".join(f"{k} {v}" for k, v in result.windows.items()))
     line("epochs", f"{result.epochs} (best {result.best_epoch}, validation loss {result.best_val_loss:.4f})")
@@ -147,6 +184,41 @@ def run(args: argparse.Namespace) -> int:
     if args.log_pretrained_stats and result.pretrained_stats is not None:
         _print_pretrained_stats(result)
     return 0
+
+
+def _out_and_resume(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The output folder and the resume file (None: a fresh run).
+
+    Raises:
+        UsageError: a resume file outside the --out folder, or no resume file.
+    """
+    if args.resume is None:
+        return args.out or os.path.join("runs", args.model), None
+    if args.resume:
+        folder = os.path.dirname(args.resume) or "."
+        if args.out is not None and not _same_folder(args.out, folder):
+            raise UsageError(
+                f"--resume {args.resume} is not in --out {args.out}: a run continues in its own folder, "
+                "where its best.safetensors and history are (leave out --out, or resume that folder's "
+                "last.safetensors)"
+            )
+        out, resume = args.out or folder, args.resume
+    else:
+        out = args.out or os.path.join("runs", args.model)
+        resume = os.path.join(out, RESUME_STATE)
+    if not os.path.exists(resume):
+        raise UsageError(
+            f"--resume: no resume file {resume} (train writes {RESUME_STATE} into its --out folder after "
+            "every epoch)"
+        )
+    return out, resume
+
+
+def _same_folder(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _print_pretrained_stats(result: Any) -> None:

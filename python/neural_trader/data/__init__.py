@@ -35,7 +35,15 @@ from neural_trader.data.scaling import Scaler, fit_pooled_scaler, fit_training_s
 from neural_trader.data.series import Series, feature_and_label_frames, load_series, series_from_bars
 from neural_trader.data.spec import INPUT_KINDS, TASKS, DataSpec
 from neural_trader.data.splits import Split, chronological_split, walk_forward_splits
-from neural_trader.data.windows import Windows, fit_scaler, label_matrix, make_windows, part_dataset
+from neural_trader.data.windows import (
+    Windows,
+    fit_scaler,
+    label_ends,
+    label_matrix,
+    make_windows,
+    part_dataset,
+    window_spans,
+)
 
 __all__ = [
     "BAR_FILE_SUFFIXES",
@@ -67,6 +75,7 @@ __all__ = [
     "fit_scaler",
     "fit_training_scaler",
     "label_columns",
+    "label_ends",
     "label_matrix",
     "load_ohlcv",
     "load_series",
@@ -83,4 +92,5 @@ __all__ = [
     "symbol_of",
     "validate_ohlcv",
     "walk_forward_splits",
+    "window_spans",
 ]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from neural_trader.errors import ConfigError, DataError
+from neural_trader.files import require_regular_file
 
 OHLCV_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 #: Column names (any case) accepted as the time column, in order of preference.
@@ -172,6 +173,8 @@ def _load_file(path: Path, nan_policy: NanPolicy) -> pd.DataFrame:
         raise DataError(f"{path.name}: unsupported file type (expected .csv[.gz] or .parquet)")
     if parquet:
         _require_pyarrow()
+    # A FIFO would block the reader forever and a link to /dev/zero would fill memory: regular files only.
+    require_regular_file(path, error=DataError, what="bar file")
     try:
         raw = pd.read_parquet(path, engine="pyarrow") if parquet else pd.read_csv(path)
     except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:

@@ -148,8 +148,9 @@ def _series(
     return Series(symbol, rows, feats, labels)
 
 
-def load_series(path: str | Path, horizon: int, *, nan_policy: str = "raise") -> list[Series]:
-    """Reads a CSV/Parquet file (one symbol) or a folder of them (one symbol per file).
+def load_series(path: str | Path, horizon: int | Sequence[int], *, nan_policy: str = "raise") -> list[Series]:
+    """Reads a CSV/Parquet file (one symbol) or a folder of them (one symbol per file), with labels for
+    ``horizon`` (one or several, e.g. a data spec's ``horizons``).
 
     ``nan_policy`` (``raise``, ``drop`` or ``ffill``) is that of :func:`~neural_trader.data.load_ohlcv`.
 

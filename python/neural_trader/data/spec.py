@@ -6,8 +6,10 @@ scaler fit on training rows only. ``candles``: the raw OHLCV rows of each window
 (time warp, jitter, volatility scaling) works on.
 
 **Targets.** ``direction``: ``direction_{h}`` (up over the next ``h`` bars). ``trend``: ``direction_{h}``
-and ``trend_{h}`` (for ``trend_attention``). ``forecast``: the next ``h`` standardised values of the
-``targets`` feature columns, ``(h, len(targets))`` per window, flattened step-major into the label row.
+and ``trend_{h}`` for every horizon ``h`` of ``horizons`` (``trend_attention`` trains one head per horizon;
+``horizon`` is then the largest, which splits and embargoes use). ``forecast``: the next ``h`` standardised
+values of the ``targets`` feature columns, ``(h, len(targets))`` per window, flattened step-major into the
+label row.
 
 ``train`` stores the spec, the scaler and the splits in the checkpoint, so ``evaluate`` and ``predict``
 rebuild exactly the inputs the model was trained on.
@@ -21,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from neural_trader.data.candles import CANDLE_COLUMNS
 from neural_trader.data.features import FEATURE_NAMES
 from neural_trader.errors import ConfigError
-from neural_trader.validation import choice, positive_int
+from neural_trader.validation import choice, int_list, positive_int
 
 INPUT_KINDS: tuple[str, ...] = ("features", "candles")
 #: The label kinds a spec describes; every trainable model declares one of them as its ``task``.
@@ -37,6 +39,9 @@ class DataSpec:
         ['direction_5']
         >>> DataSpec.from_json(DataSpec(task="forecast", targets=["volatility_20"]).to_json()).targets
         ['volatility_20']
+        >>> spec = DataSpec(task="trend", horizons=[7, 30])
+        >>> spec.horizon, spec.label_columns()
+        (30, ['direction_7', 'trend_7', 'direction_30', 'trend_30'])
     """
 
     task: str = "direction"
@@ -47,6 +52,9 @@ class DataSpec:
     horizon: int = 5
     # Forecast task only: feature columns to forecast.
     targets: list[str] = field(default_factory=list)
+    # Trend task: the label horizons, one model head each (e.g. [7, 30]); ``horizon`` becomes their
+    # largest, so splits and embargoes cover every label. Empty or None: ``[horizon]``.
+    horizons: list[int] | None = None
 
     def __post_init__(self) -> None:
         choice("task", self.task, TASKS)
@@ -54,6 +62,16 @@ class DataSpec:
         self.window = positive_int("window", self.window)
         self.horizon = positive_int("horizon", self.horizon)
         self.targets = list(self.targets)
+        if self.horizons:
+            self.horizons = int_list("horizons", self.horizons, distinct=True)
+            if len(self.horizons) > 1 and self.task != "trend":
+                raise ConfigError(
+                    f"several horizons {self.horizons} are for the trend task (trend_attention); "
+                    f"the {self.task} task has one horizon"
+                )
+            self.horizon = max(self.horizons)
+        else:
+            self.horizons = [self.horizon]
         if self.task == "forecast":
             if self.inputs != "features":
                 raise ConfigError("the forecast task forecasts feature columns: use --inputs features")
@@ -76,16 +94,24 @@ class DataSpec:
         if self.task == "direction":
             return [f"direction_{h}"]
         if self.task == "trend":
-            return [f"direction_{h}", f"trend_{h}"]
+            return [f"{kind}_{k}" for k in self.horizons or [h] for kind in ("direction", "trend")]
         return [f"{t}@+{k}" for k in range(1, h + 1) for t in self.targets]
+
+    def direction_labels(self) -> list[str]:
+        """The ``direction_{h}`` label columns, one per horizon (none for a forecast)."""
+        return [c for c in self.label_columns() if c.startswith("direction_")]
 
     def target_indices(self) -> list[int]:
         """Input columns of the forecast targets."""
         return [FEATURE_NAMES.index(t) for t in self.targets]
 
     def to_json(self) -> str:
-        """The spec as one JSON object (sorted keys), the form stored in checkpoint metadata."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """The spec as one JSON object (sorted keys), the form stored in checkpoint metadata; ``horizons``
+        only when there are several (one is ``horizon``, as specs written before it existed say)."""
+        values = asdict(self)
+        if values["horizons"] == [self.horizon]:
+            del values["horizons"]
+        return json.dumps(values, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> DataSpec:

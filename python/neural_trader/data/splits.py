@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from neural_trader.errors import ConfigError
+from neural_trader.files import read_regular_file, write_atomic
 
 PARTS: tuple[str, ...] = ("train", "val", "test")
 _FORMAT, _VERSION = "neural_trader.split", 1
@@ -157,14 +157,14 @@ class Split:
         return cls(**parts, embargo=doc["embargo"], n_rows=doc["n_rows"], time_range=doc.get("time_range"))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes :meth:`to_json` to ``path``."""
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        """Writes :meth:`to_json` to ``path``, atomically (:func:`neural_trader.files.write_atomic`)."""
+        write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Split:
         """Reads a split written by :meth:`save`; see :meth:`from_json` for the checks."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_regular_file(path, what="split file").decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not a split document (not UTF-8 text): {exc}") from exc
         return cls.from_json(text)

@@ -202,3 +202,48 @@ def fit_scaler(series: list[Series], train_rows: dict[str, tuple[int, int]], spe
         return None
     values = {s.symbol: s.features.to_numpy(dtype=np.float64) for s in series}
     return fit_training_scaler(values, train_rows, FEATURE_NAMES)
+
+
+def label_ends(series: Series, spec: DataSpec, end_rows: np.ndarray) -> np.ndarray:
+    """``t1``: the last row the label of each window ending at ``end_rows`` (``t0``) reads.
+
+    Purging and the embargo of purged cross-validation compare these spans ``[t0, t1]``, so this is the
+    one place that says how far a label reaches. Every label kind of :class:`DataSpec` today reads a fixed
+    horizon (``direction``/``trend``: the close ``horizon`` bars later; ``forecast``: the next ``horizon``
+    rows), so ``t1 = t0 + horizon``; a label kind whose labels end where they were decided (the hit row of
+    a triple barrier) returns those rows here, and splits and purging follow.
+
+    Example:
+        >>> label_ends(series, DataSpec(horizon=5), np.array([31, 32])).tolist()   # doctest: +SKIP
+        [36, 37]
+    """
+    return np.asarray(end_rows, dtype=np.int64) + spec.horizon
+
+
+def window_spans(
+    series: Series, spec: DataSpec, rows: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(t0, t1)`` of the labelled windows lying inside ``rows`` (default: all rows), in time order.
+
+    ``t0`` is each window's last row (where it is predicted), ``t1`` the last row its label reads
+    (:func:`label_ends`); these are the windows :func:`make_windows` makes from the same rows, and the
+    samples of :mod:`neural_trader.data.cv`.
+
+    Raises:
+        DataError: the rows hold no labelled window.
+
+    Example:
+        >>> t0, t1 = window_spans(series, DataSpec(window=32, horizon=5), (0, 100))   # doctest: +SKIP
+        >>> int(t0[0]), int(t1[0])                                                    # doctest: +SKIP
+        (31, 36)
+    """
+    start, stop = rows if rows is not None else (0, series.n_rows)
+    t0 = np.arange(start + spec.window - 1, stop, dtype=np.int64)
+    t1 = label_ends(series, spec, t0)
+    known = t1 <= series.n_rows - 1  # a label reading past the last bar is unknown
+    if not known.any():
+        raise DataError(
+            f"{series.symbol}: rows [{start}, {stop}) hold no window of {spec.window} bars with a label "
+            f"{spec.horizon} bars ahead"
+        )
+    return t0[known], t1[known]

@@ -9,6 +9,10 @@ The verdict (:func:`verdict`) is decided by those paired intervals only, never b
 model shows skill when the lower 95% bound of its lead over the best baseline is above zero for both
 balanced accuracy and MCC. Balanced accuracy and MCC are the two metrics that a constant "always up"
 prediction cannot inflate (0.5 and 0 by construction); plain accuracy can, so it never decides.
+
+When the test windows hold fewer effective bootstrap blocks than ``boot.min_blocks`` (windows / block size,
+see :mod:`~neural_trader.evaluation.bootstrap`), there is no interval to decide by, and the verdict is
+``"too few windows"``: never "skill", nor "worse".
 """
 
 from __future__ import annotations
@@ -20,13 +24,24 @@ import numpy as np
 
 from neural_trader.errors import ShapeError
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.intervals import Bootstrap
-from neural_trader.training.metrics import accuracy, balanced_accuracy, brier, mcc, roc_auc
+from neural_trader.evaluation.intervals import TOO_FEW, Bootstrap, too_few_sentence
+from neural_trader.training.metrics import (
+    accuracy,
+    balanced_accuracy,
+    brier,
+    mcc,
+    per_class_f1,
+    per_class_precision,
+    roc_auc,
+)
 
 #: Reported metrics, in table order.
 METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "mcc", "roc_auc", "brier")
+#: Per-class metrics (class 0 = down, 1 = up), reported in a second table: precision (of the windows
+#: called "up", the share that went up) and F1. 0 for a class a predictor never calls (scikit-learn's).
+CLASS_METRICS: tuple[str, ...] = ("precision_0", "precision_1", "f1_0", "f1_1")
 #: Whether a larger value is better (Brier is an error).
-HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in METRICS}
+HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in (*METRICS, *CLASS_METRICS)}
 #: Metrics whose paired lead decides the verdict.
 VERDICT_METRICS: tuple[str, ...] = ("balanced_accuracy", "mcc")
 LABELS = {
@@ -35,6 +50,10 @@ LABELS = {
     "mcc": "MCC",
     "roc_auc": "ROC-AUC",
     "brier": "Brier",
+    "precision_0": "precision (down)",
+    "precision_1": "precision (up)",
+    "f1_0": "F1 (down)",
+    "f1_1": "F1 (up)",
 }
 
 _SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -43,11 +62,16 @@ _SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "mcc": lambda y, p: mcc(y, p.argmax(axis=1)),
     "roc_auc": roc_auc,
     "brier": brier,
+    "precision_0": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[0],
+    "precision_1": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[1],
+    "f1_0": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[0],
+    "f1_1": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[1],
 }
 
 
 def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Point values of :data:`METRICS` for labels ``(N,)`` and class probabilities ``(N, C)``.
+    """Point values of :data:`METRICS` and :data:`CLASS_METRICS` for labels ``(N,)`` and class
+    probabilities ``(N, C)``.
 
     Example:
         >>> s = score(np.array([0, 1, 1]), np.array([[0.8, 0.2], [0.4, 0.6], [0.6, 0.4]]))
@@ -59,7 +83,7 @@ def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 
 
 def score_intervals(y: np.ndarray, proba: np.ndarray, boot: Bootstrap) -> dict[str, Interval]:
-    """Every metric of :data:`METRICS` with its bootstrap interval."""
+    """Every metric of :data:`METRICS` and :data:`CLASS_METRICS` with its bootstrap interval."""
     y, p = _check(y, proba)
     return {name: boot.interval(fn, y, p) for name, fn in _SCORES.items()}
 
@@ -100,7 +124,8 @@ class Verdict:
 
     Attributes:
         outcome: ``"skill"`` (every lead's lower bound > 0), ``"worse"`` (some lead's upper bound < 0),
-            or ``"no skill"`` (otherwise: an interval includes zero).
+            ``"no skill"`` (otherwise: an interval includes zero), or ``"too few windows"`` (the windows
+            hold too few bootstrap blocks for an interval: nothing can be concluded).
         leads: ``{metric: (best baseline, paired interval of the model's lead)}``.
         sentence: the verdict in one plain sentence.
     """
@@ -138,6 +163,9 @@ def verdict(
         leads[metric] = (best, lead(metric, y, probas[model], probas[best], boot))
     lows = [iv.low for _, iv in leads.values()]
     highs = [iv.high for _, iv in leads.values()]
+    if not all(iv.reliable for _, iv in leads.values()):
+        sentence = too_few_sentence(f"{model} shows skill", len(y), boot, _point_detail(leads))
+        return Verdict(TOO_FEW, leads, sentence)
     if all(np.isfinite(lows)) and min(lows) > 0:
         outcome = "skill"
     elif any(np.isfinite(h) and h < 0 for h in highs):
@@ -168,6 +196,10 @@ def _sentence(outcome: str, model: str, leads: dict[str, tuple[str, Interval]], 
         f"{model} shows no skill beyond the baselines: the {pct} interval of its lead over the best "
         f"baseline includes zero ({detail})."
     )
+
+
+def _point_detail(leads: dict[str, tuple[str, Interval]]) -> str:
+    return " and ".join(f"{LABELS[m]} {iv.estimate:+.3f} over {base}" for m, (base, iv) in leads.items())
 
 
 def _check(y: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

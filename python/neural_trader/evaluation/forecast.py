@@ -23,7 +23,7 @@ import numpy as np
 
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.intervals import Bootstrap
+from neural_trader.evaluation.intervals import TOO_FEW, Bootstrap, too_few_sentence
 
 
 def persistence(history: np.ndarray, horizon: int) -> np.ndarray:
@@ -72,7 +72,8 @@ class ForecastScores:
         mae, rmse: ``{name: Interval}``.
         mae_by_step: ``{name: (H,) MAE of each forecast step}``.
         leads: ``{"mae" | "rmse": (best baseline, Interval of its error minus the model's)}``.
-        outcome: ``"skill"``, ``"no skill"`` or ``"worse"`` (decided on the MAE lead).
+        outcome: ``"skill"``, ``"no skill"`` or ``"worse"`` (decided on the MAE lead), or
+            ``"too few windows"`` when the windows hold too few bootstrap blocks for an interval.
         sentence: the outcome in one sentence.
     """
 
@@ -134,8 +135,17 @@ def score_forecasts(
             boot.interval(lambda b, m, reduce=reduce: reduce(b) - reduce(m), errors[best], errors[model]),
         )
     best, iv = leads["mae"]
-    outcome = "skill" if iv.low > 0 else ("worse" if iv.high < 0 else "no skill")
     what = f" of {units}" if units else ""
+    by_step = {k: v.mean(axis=(0, 2)) for k, v in abs_err.items()}
+    if not iv.reliable:
+        sentence = too_few_sentence(
+            f"the {model} forecast{what} beats the naive forecasts",
+            len(y),
+            boot,
+            f"MAE lead {iv.estimate:+.3g} over {best}",
+        )
+        return ForecastScores(mae, rmse, by_step, leads, TOO_FEW, sentence)
+    outcome = "skill" if iv.low > 0 else ("worse" if iv.high < 0 else "no skill")
     pct = f"{100 * boot.confidence:.0f}%"
     detail = f"MAE lead {iv.estimate:+.3g} [{iv.low:+.3g}, {iv.high:+.3g}] over {best}"
     sentence = {
@@ -144,5 +154,4 @@ def score_forecasts(
         "no skill": f"The {model} forecast{what} is no better than the {best} forecast: the {pct} "
         f"interval of its lead includes zero ({detail}).",
     }[outcome]
-    by_step = {k: v.mean(axis=(0, 2)) for k, v in abs_err.items()}
     return ForecastScores(mae, rmse, by_step, leads, outcome, sentence)

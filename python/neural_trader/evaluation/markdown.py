@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from neural_trader.evaluation.classification import LABELS, METRICS
+from neural_trader.evaluation.classification import CLASS_METRICS, LABELS, METRICS
+from neural_trader.evaluation.tune_markdown import search_markdown, statistics_markdown
 
 _EQUITY_COLUMNS = (
     ("total_return", "total return", "{:+.1%}"),
@@ -25,6 +26,8 @@ _EQUITY_COLUMNS = (
 def _iv(d: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
     if not d or d.get("estimate") is None:
         return "n/a"
+    if d.get("reliable") is False:
+        return f"{fmt.format(d['estimate'])} (no interval)"
     low, high = d.get("low"), d.get("high")
     if low is None or high is None:
         return fmt.format(d["estimate"])
@@ -32,7 +35,27 @@ def _iv(d: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
 
 
 def _lead(d: dict[str, Any], fmt: str = "{:+.3f}") -> str:
-    return f"{fmt.format(d['estimate'])} [{fmt.format(d['low'])}, {fmt.format(d['high'])}]"
+    return _iv(d, fmt)
+
+
+def _blocks(windows: int, blocks: float | None, boot: dict[str, Any]) -> str:
+    """How many bootstrap blocks a section holds, and what follows when they are too few."""
+    if blocks is None:
+        return ""
+    if blocks >= boot["min_blocks"]:
+        return f", {blocks:.1f} bootstrap blocks"
+    return (
+        f", only {blocks:.1f} bootstrap blocks: no interval (an interval needs at least "
+        f"{boot['min_blocks']:g} blocks of {boot['block_size']} windows)"
+    )
+
+
+def _blocks_rule(boot: dict[str, Any]) -> str:
+    return (
+        f"A figure marked *no interval* comes from fewer than {boot['min_blocks']:g} blocks of windows "
+        f"(windows / {boot['block_size']}): its resamples would repeat nearly the same rows, so it is a "
+        "point estimate only and cannot support a verdict."
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -58,21 +81,27 @@ def _classification(c: dict[str, Any]) -> list[str]:
         f"Label `{c['label']}`. Every figure is a point estimate with its {b['confidence']:.0%} moving-block "
         f"bootstrap interval ({b['n_resamples']} resamples, blocks of {b['block_size']} windows; the same "
         "resampled rows for every predictor). Baselines are fit on each fold's training windows only. "
-        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not.",
+        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not. "
+        + _blocks_rule(b),
     ]
     header = ["predictor", *[LABELS[m] for m in METRICS]]
     for section in c["sections"]:
         lines += [
             "",
             f"### {section['name']}: {section['windows']} windows, {section['first']} .. {section['last']}, "
-            f"up share {section['up_share']:.3f}",
+            f"up share {section['up_share']:.3f}{_blocks(section['windows'], section.get('blocks'), b)}",
             "",
         ]
         rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
         lines += _table(header, rows)
+        rows = [[p, *[_iv(scores.get(m)) for m in CLASS_METRICS]] for p, scores in section["scores"].items()]
+        lines += ["", "Per class (0 when the predictor never calls that class):", ""]
+        lines += _table(["predictor", *[LABELS[m] for m in CLASS_METRICS]], rows)
     lines += ["", "### Lead of the model over the best baseline (paired intervals)", ""]
     rows = [[LABELS[m], d["baseline"], _lead(d)] for m, d in c["leads"].items()]
     lines += _table(["measure", "best baseline", "lead [95% CI]"], rows)
+    for other in c.get("other_labels", []):
+        lines += ["", *_classification(other), "", other["sentence"]]
     return lines
 
 
@@ -106,8 +135,10 @@ def _forecast(f: dict[str, Any]) -> list[str]:
         "",
         f"## Forecast: {', '.join(f['targets'])}, {f['horizon']} steps ahead",
         "",
-        f"{f['windows']} test windows, {f['first']} .. {f['last']}; errors in the target's own units, "
-        f"averaged over steps; seasonal naive uses a season of {f['season']} bars.",
+        f"{f['windows']} test windows, {f['first']} .. {f['last']}"
+        f"{_blocks(f['windows'], f.get('blocks'), f['bootstrap'])}; errors in the target's own units, "
+        f"averaged over steps; seasonal naive uses a season of {f['season']} bars. "
+        + _blocks_rule(f["bootstrap"]),
         "",
     ]
     rows = [[k, _iv(f["mae"][k], "{:.4g}"), _iv(f["rmse"][k], "{:.4g}")] for k in f["mae"]]
@@ -116,6 +147,21 @@ def _forecast(f: dict[str, Any]) -> list[str]:
     rows = [[m.upper(), d["baseline"], _lead(d, "{:+.4g}")] for m, d in f["leads"].items()]
     lines += _table(["error", "best naive forecast", "lead (its error - model's) [95% CI]"], rows)
     lines += ["", f["sentence"]]
+    return lines
+
+
+def _attention(a: dict[str, Any], figures: list[str]) -> list[str]:
+    q, t = a["shape"]
+    rows = "one row per forecast step" if a["queries"] == "forecast step" else "one query: the final state"
+    lines = [
+        "",
+        f"## Where {a.get('model') or 'the model'} looks",
+        "",
+        f"Attention weights over the {t} bars of the window ({rows}), averaged over {a['windows']} test "
+        f"windows. The last {a['recent_steps']} bars receive {a['recent_share']:.0%} of the attention "
+        f"(uniform attention would give them {a['uniform_share']:.0%}).",
+    ]
+    lines += [""] + [f"![attention]({f})" for f in figures if f == "attention.png"]
     return lines
 
 
@@ -139,16 +185,23 @@ def render_markdown(doc: dict[str, Any]) -> str:
     """The report as Markdown, ending with the verdict sentence."""
     figures = doc.get("figures", [])
     lines = [f"# {doc['title']}", ""] + _context(doc)
+    if "tuning" in doc:
+        lines += [""] + search_markdown(doc["tuning"], figures)
     if "classification" in doc:
         lines += [""] + _classification(doc["classification"])
-        lines += [""] + [f"![scores]({f})" for f in figures if f == "scores.png"]
+        lines += [""] + [f"![scores]({f})" for f in figures if f.startswith("scores")]
     if "equity" in doc:
         lines += _equity(doc["equity"], figures)
     if "forecast" in doc:
         lines += _forecast(doc["forecast"])
         lines += [""] + [f"![forecast]({f})" for f in figures if f == "forecast.png"]
+    if "attention" in doc:
+        lines += _attention(doc["attention"], figures)
     if "parity" in doc:
         lines += _parity(doc["parity"])
+    if "tuning" in doc:
+        lines += statistics_markdown(doc["tuning"])
     if "verdict" in doc:
-        lines += ["", "## Verdict", "", doc["verdict"]]
+        readings = [f"- {r}" for r in doc.get("readings", [])]
+        lines += ["", "## Verdict", ""] + readings + ([""] if readings else []) + [doc["verdict"]]
     return "\n".join(lines) + "\n"

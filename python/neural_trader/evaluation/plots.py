@@ -14,6 +14,7 @@ import numpy as np
 
 from neural_trader.evaluation.bootstrap import Interval
 from neural_trader.evaluation.classification import LABELS
+from neural_trader.files import atomic_path
 
 
 def _figure(width: float, height: float) -> Any:
@@ -26,8 +27,10 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _save(fig: Any, path: str | os.PathLike) -> None:
+    """Saves the figure as PNG, atomically (an earlier plot survives a full disk)."""
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
 
 
 def plot_equity(
@@ -78,17 +81,21 @@ def plot_intervals(
         for section in sections:
             for model in models:
                 iv = table[section][model][metric]
-                ax.errorbar(
-                    iv.estimate,
-                    y,
-                    xerr=[[max(iv.estimate - iv.low, 0.0)], [max(iv.high - iv.estimate, 0.0)]],
-                    fmt="o",
-                    color=colors[model],
-                    markersize=4,
-                    capsize=2,
-                )
+                if iv.reliable:
+                    ax.errorbar(
+                        iv.estimate,
+                        y,
+                        xerr=[[max(iv.estimate - iv.low, 0.0)], [max(iv.high - iv.estimate, 0.0)]],
+                        fmt="o",
+                        color=colors[model],
+                        markersize=4,
+                        capsize=2,
+                    )
+                elif np.isfinite(iv.estimate):
+                    # Too few bootstrap blocks: a hollow point, no bar, and the label says so.
+                    ax.plot(iv.estimate, y, "o", mfc="none", color=colors[model], markersize=4)
                 ticks.append(y)
-                labels.append(f"{section}: {model}")
+                labels.append(f"{section}: {model}" + ("" if iv.reliable else " (no interval)"))
                 y -= 1.0
             y -= 0.8
         if references and metric in references:
@@ -137,4 +144,40 @@ def plot_forecast(
     ax.set_xlabel("forecast step")
     ax.set_ylabel("MAE (test windows)")
     ax.legend(fontsize="x-small")
+    _save(fig, path)
+
+
+def plot_trials(
+    path: str | os.PathLike,
+    path_scores: Sequence[Sequence[float]],
+    *,
+    chosen: int,
+    metric: str,
+    logits: np.ndarray | None = None,
+) -> None:
+    """Left: every trial's validation metric (mean, and the range over backtest paths), the chosen one in
+    red. Right: the CSCV logits of the probability of backtest overfitting (left of 0: overfit)."""
+    fig = _figure(11.0, 4.0)
+    ax = fig.add_subplot(1, 2, 1)
+    for k, scores in enumerate(path_scores):
+        v = np.asarray(scores, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            continue
+        color = "tab:red" if k == chosen else "tab:blue"
+        ax.plot([k + 1, k + 1], [v.min(), v.max()], color=color, linewidth=1.0, alpha=0.6)
+        ax.plot(k + 1, v.mean(), "o", color=color, markersize=4)
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"validation {metric} (mean, range over paths)")
+    ax.set_title("trials on validation (chosen: red)", fontsize="medium")
+    ax = fig.add_subplot(1, 2, 2)
+    if logits is not None and len(logits):
+        finite = np.asarray(logits, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        ax.hist(finite, bins=30, color="tab:gray")
+        ax.axvline(0.0, color="tab:red", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("logit of the chosen trial's out-of-sample rank")
+        ax.set_title(f"CSCV: PBO = share left of 0 ({np.mean(finite <= 0):.2f})", fontsize="medium")
+    else:
+        ax.set_title("CSCV not computed", fontsize="medium")
     _save(fig, path)

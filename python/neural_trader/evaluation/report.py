@@ -21,13 +21,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neural_trader.errors import ConfigError
+from neural_trader.evaluation.attention import AttentionMap, plot_attention
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.classification import Verdict, score_intervals, verdict
+from neural_trader.evaluation.classification import CLASS_METRICS, Verdict, score_intervals, verdict
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
 from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
 from neural_trader.evaluation.markdown import render_markdown
 from neural_trader.evaluation.plots import plot_equity, plot_forecast, plot_intervals
+from neural_trader.files import write_atomic
 
 
 @dataclass
@@ -78,10 +80,14 @@ class ClassificationResult:
         model, baselines, label: names.
         boot: the bootstrap settings.
         sections: ``{section: {predictor: {metric: Interval}}}``, each segment then ``"overall"``.
-        info: ``{section: {"symbol", "windows", "first", "last", "up_share"}}``.
+        info: ``{section: {"symbol", "windows", "first", "last", "up_share", "blocks", "reliable"}}``
+            (``blocks``: effective bootstrap blocks; ``reliable``: enough of them for intervals).
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
+        other_labels: the results of the model's other direction labels (one per further horizon of a
+            multi-horizon model), each scored and decided on its own.
+        attention: the model's attention averaged over the test windows (attention models only).
     """
 
     model: str
@@ -93,6 +99,8 @@ class ClassificationResult:
     verdict: Verdict
     equity: dict[str, EquityCurves] = field(default_factory=dict)
     boundaries: dict[str, list[np.datetime64]] = field(default_factory=dict)
+    other_labels: list[ClassificationResult] = field(default_factory=list)
+    attention: AttentionMap | None = None
 
 
 def _date(d: Any) -> str:
@@ -146,6 +154,9 @@ def classification_result(
             "first": _date(seg.dates[0]),
             "last": _date(seg.dates[-1]),
             "up_share": float(np.mean(seg.y == 1)),
+            # Effective bootstrap blocks: below boot.min_blocks the section's figures have no interval.
+            "blocks": boot.effective_blocks(len(seg.y)),
+            "reliable": boot.enough(len(seg.y)),
         }
     overall = parts[-1]
     result = ClassificationResult(
@@ -181,7 +192,8 @@ def _concatenate(segments: list[Segment], name: str) -> Segment:
 
 @dataclass
 class ForecastResult:
-    """The forecast part of the report: scores over all test windows and a few examples to plot."""
+    """The forecast part of the report: scores over all test windows and a few examples to plot (and the
+    attention averaged over the test windows, for an attention model)."""
 
     model: str
     targets: list[str]
@@ -191,6 +203,7 @@ class ForecastResult:
     scores: ForecastScores
     info: dict[str, Any]
     examples: ForecastSegment
+    attention: AttentionMap | None = None
 
 
 def forecast_result(
@@ -214,7 +227,13 @@ def forecast_result(
         target[picks],
         {k: v[picks] for k, v in forecasts.items()},
     )
-    info = {"windows": len(target), "first": _date(dates[0]), "last": _date(dates[-1])}
+    info = {
+        "windows": len(target),
+        "first": _date(dates[0]),
+        "last": _date(dates[-1]),
+        "blocks": boot.effective_blocks(len(target)),
+        "reliable": boot.enough(len(target)),
+    }
     return ForecastResult(model, targets, target.shape[1], season, boot, scores, info, examples)
 
 
@@ -250,7 +269,13 @@ def report_document(
                     "name": name,
                     **c.info[name],
                     "scores": {
-                        p: {m: interval_dict(iv) for m, iv in scores.items()} for p, scores in table.items()
+                        p: {m: interval_dict(iv) for m, iv in scores.items() if m not in CLASS_METRICS}
+                        for p, scores in table.items()
+                    },
+                    # Per class (precision, F1 of down and up), apart from the headline metrics.
+                    "class_scores": {
+                        p: {m: interval_dict(scores[m]) for m in CLASS_METRICS if m in scores}
+                        for p, scores in table.items()
                     },
                 }
                 for name, table in c.sections.items()
@@ -261,6 +286,10 @@ def report_document(
             "outcome": c.verdict.outcome,
             "sentence": c.verdict.sentence,
         }
+        if c.other_labels:
+            doc["classification"]["other_labels"] = [
+                report_document(title, {}, other)["classification"] for other in c.other_labels
+            ]
         doc["equity"] = {
             "cost_bps": next(iter(c.equity.values())).cost_bps,
             "band": next(iter(c.equity.values())).band,
@@ -291,11 +320,30 @@ def report_document(
         }
     if parity:
         doc["parity"] = parity
+    attention, owner = _attention(classification, forecast)
+    if attention is not None:
+        doc["attention"] = {"model": owner, **attention.to_dict()}
     if classification is not None:
         doc["verdict"] = classification.verdict.sentence
+        if classification.other_labels:
+            doc["verdict"] = " ".join(
+                f"{c.label}: {c.verdict.sentence}" for c in (classification, *classification.other_labels)
+            )
     elif forecast is not None:
         doc["verdict"] = forecast.scores.sentence
     return _finite(doc)
+
+
+def _attention(
+    classification: ClassificationResult | None, forecast: ForecastResult | None
+) -> tuple[AttentionMap | None, str]:
+    """The attention map of the report and the model it belongs to (the classifier's, else the
+    forecaster's: in the quickstart only the forecaster has attention)."""
+    if classification is not None and classification.attention is not None:
+        return classification.attention, classification.model
+    if forecast is not None and forecast.attention is not None:
+        return forecast.attention, forecast.model
+    return None, ""
 
 
 def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
@@ -304,6 +352,7 @@ def _boot_dict(boot: Bootstrap) -> dict[str, Any]:
         "n_resamples": boot.n_resamples,
         "confidence": boot.confidence,
         "seed": boot.seed,
+        "min_blocks": boot.min_blocks,
     }
 
 
@@ -312,16 +361,24 @@ def write_report(
     doc: dict[str, Any],
     classification: ClassificationResult | None = None,
     forecast: ForecastResult | None = None,
+    *,
+    extra_figures: list[Path] | tuple[Path, ...] = (),
 ) -> list[Path]:
-    """Writes ``report.md``, ``report.json`` and the plots into ``out_dir``; returns the paths written."""
+    """Writes ``report.md``, ``report.json`` and the plots (``attention.png`` for an attention model) into
+    ``out_dir``, each atomically (temporary file, fsync, rename); returns the paths written.
+    ``extra_figures``: plots the caller already wrote there, listed in the document's ``figures``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = list(extra_figures)
     if classification is not None:
         c = classification
         path = out / "scores.png"
         plot_intervals(path, c.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
         written.append(path)
+        for other in c.other_labels:
+            path = out / f"scores_{_slug(other.label)}.png"
+            plot_intervals(path, other.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
+            written.append(path)
         for symbol, curves in c.equity.items():
             path = out / ("equity.png" if len(c.equity) == 1 else f"equity_{_slug(symbol)}.png")
             title = f"{symbol}: long/flat/short on the predictions, {curves.cost_bps:g} bp per unit traded"
@@ -339,10 +396,28 @@ def write_report(
             name=forecast.targets[0],
         )
         written.append(path)
+    attention, owner = _attention(classification, forecast)
+    if attention is not None:
+        path = out / "attention.png"
+        plot_attention(path, attention, title=owner)
+        written.append(path)
     doc = {**doc, "figures": [p.name for p in written]}
-    (out / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+    write_atomic(out / "report.json", json.dumps(doc, indent=2) + "\n")
+    write_atomic(out / "report.md", render_markdown(doc))
     return [out / "report.md", out / "report.json", *written]
+
+
+def report_paths(out_dir: str | os.PathLike, symbols: list[str]) -> list[Path]:
+    """Every file :func:`write_report` may write into ``out_dir`` for these symbols, so a command can
+    refuse a report folder that would overwrite one of its inputs before it runs.
+
+    Example:
+        >>> [p.name for p in report_paths("r", ["goog"])]
+        ['report.md', 'report.json', 'scores.png', 'forecast.png', 'equity.png', 'equity_goog.png']
+    """
+    out = Path(out_dir)
+    names = ["report.md", "report.json", "scores.png", "forecast.png", "equity.png"]
+    return [out / n for n in names] + [out / f"equity_{_slug(s)}.png" for s in symbols]
 
 
 def _slug(text: str) -> str:

@@ -36,6 +36,7 @@ import torch
 
 from neural_trader.data import Loaders, load_ohlcv, make_loaders
 from neural_trader.datasets import load_sp500_daily
+from neural_trader.files import write_atomic
 from neural_trader.models.baselines import BASELINES, MomentumBaseline
 from neural_trader.models.masked_autoencoder import MaskedBiLSTMAutoencoderConfig
 from neural_trader.models.simple_lstm import EnhancedSimpleLSTM, EnhancedSimpleLSTMConfig
@@ -276,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     serialisable = [{k: (str(v) if hasattr(v, "confidence") else v) for k, v in r.items()} for r in rows]
     results = {"config": asdict(cfg), "seconds": time.perf_counter() - started, "rows": serialisable}
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    (out / "table.md").write_text(text + "\n")
+    write_atomic(out / "results.json", json.dumps(results, indent=2))
+    write_atomic(out / "table.md", text + "\n")
     return 0
 
 

@@ -6,7 +6,7 @@ serves it, add its Rust twin to the engine's table (``docs/design.md``, "Adding 
 """
 
 from neural_trader.models.base import MODELS, PRETRAINING, TwinModel, register, served_models
-from neural_trader.models.baselines import BASELINES, Baseline
+from neural_trader.models.baselines import BASELINES, Baseline, XGBoostBaseline
 from neural_trader.models.bilstm_classifier import BiLSTMClassifier, BiLSTMClassifierConfig
 from neural_trader.models.classifier import DirectionClassifier
 from neural_trader.models.encoder import LSTMEncoder
@@ -17,13 +17,14 @@ from neural_trader.models.masked_autoencoder import (
     PretrainedEncoder,
     PretrainedEncoderConfig,
 )
-from neural_trader.models.options import ModelOptions
+from neural_trader.models.options import ModelOptions, TaskOptions
 from neural_trader.models.simple_lstm import (
     EnhancedSimpleLSTM,
     EnhancedSimpleLSTMConfig,
     SimpleLSTM,
     SimpleLSTMConfig,
 )
+from neural_trader.models.stacking import StackingBaseline
 from neural_trader.models.teacher_forcing import ScheduledSampling
 from neural_trader.models.trend_attention import TrendAttention, TrendAttentionConfig
 
@@ -48,9 +49,12 @@ __all__ = [
     "ScheduledSampling",
     "SimpleLSTM",
     "SimpleLSTMConfig",
+    "StackingBaseline",
+    "TaskOptions",
     "TrendAttention",
     "TrendAttentionConfig",
     "TwinModel",
+    "XGBoostBaseline",
     "register",
     "served_models",
 ]

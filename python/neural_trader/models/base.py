@@ -10,7 +10,8 @@ A model class declares, once, in its own file:
   ``encoded``), or :meth:`TwinModel.output_dict` for a dict-returning forward;
 * :meth:`TwinModel.from_options` (how ``train`` builds it) and :meth:`TwinModel.make_task` (its task
   adapter for :class:`~neural_trader.training.Trainer`);
-* ``not_exportable`` and :meth:`TwinModel.onnx_outputs`, what :mod:`neural_trader.export` needs.
+* ``not_exportable`` and :meth:`TwinModel.onnx_outputs`, what :mod:`neural_trader.export` needs;
+* :meth:`TwinModel.attention_map` for a model with attention (the report's heat map).
 
 Whether the Rust engine serves a model is not declared here: :meth:`TwinModel.served` reads the engine's
 own table, ``neural_trader._core.SERVED_MODELS``. Parameter names are the torch ``state_dict()`` keys,
@@ -31,12 +32,12 @@ import torch
 from torch import nn
 
 from neural_trader import _core
-from neural_trader.checkpoint import Checkpoint
+from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
-    from neural_trader.models.options import ModelOptions
+    from neural_trader.models.options import ModelOptions, TaskOptions
     from neural_trader.training.tasks import Task
 
 MODELS: dict[str, type[TwinModel]] = {}
@@ -102,9 +103,16 @@ class TwinModel(nn.Module):
         raise ConfigError(f"{cls.registry_name!r} is not trained by `neural-trader train`")
 
     @classmethod
-    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+    def make_task(
+        cls,
+        spec: DataSpec,
+        y_train: np.ndarray,
+        *,
+        class_weights: bool = True,
+        options: TaskOptions | None = None,
+    ) -> Task:
         """The task adapter that trains this model on labels of ``spec`` (``y_train``: training labels,
-        for class weights).
+        for class weights; ``options``: the task settings, of which the model reads the fields it has).
 
         Raises:
             ConfigError: a model that ``train`` does not build.
@@ -125,6 +133,11 @@ class TwinModel(nn.Module):
         """The native engine's ``predict`` output as the common output dict (the same keys as
         :meth:`output_dict` gives for the torch twin)."""
         return {cls.output: out}
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Attention weights ``(B, Q, T)`` on windows ``x`` in eval mode: one row per query over the window's
+        ``T`` steps, averaged over heads (the report's heat map). None: the model has no attention."""
+        return None
 
     def onnx_outputs(self) -> list[str]:
         """Names of the ONNX graph's outputs, in order; a dict-returning forward gives its keys."""
@@ -187,7 +200,9 @@ class TwinModel(nn.Module):
     @classmethod
     def load(cls: type[M], path: str | os.PathLike) -> M:
         """Loads a model saved by :meth:`save` (or by the Rust twin), in eval mode."""
-        return cls.from_checkpoint(Checkpoint.read(path))
+        ck = Checkpoint.read(path)
+        with naming_file(path):
+            return cls.from_checkpoint(ck)
 
     def to_native(self, threads: int | None = None) -> Any:
         """The same weights in the Rust engine, without a file (see :mod:`neural_trader.native`)."""

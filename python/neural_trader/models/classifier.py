@@ -14,6 +14,7 @@ from neural_trader.models.base import TwinModel
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
+    from neural_trader.models.options import TaskOptions
     from neural_trader.training.tasks import Task
 
 
@@ -24,7 +25,14 @@ class DirectionClassifier(TwinModel):
     output = "logits"
 
     @classmethod
-    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+    def make_task(
+        cls,
+        spec: DataSpec,
+        y_train: np.ndarray,
+        *,
+        class_weights: bool = True,
+        options: TaskOptions | None = None,
+    ) -> Task:
         """Cross-entropy on ``direction_{h}``, weighted by inverse class frequency of the training labels
         (so "always up" is not the cheapest answer) unless ``class_weights`` is False."""
         # Imported here: the training package imports the models, not the other way round.

@@ -41,7 +41,7 @@ from neural_trader.validation import dropout_rate, flag, integer, positive_int, 
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
-    from neural_trader.models.options import ModelOptions
+    from neural_trader.models.options import ModelOptions, TaskOptions
     from neural_trader.training.tasks import Task
 
 
@@ -65,7 +65,8 @@ class LSTMAttentionConfig:
     # Between LSTM layers and before the output projection; inference (and the Rust twin) ignores it.
     dropout: float = 0.1
     # Chance per decoder step, in training, of reading the true previous target instead of the model's own
-    # forecast; decay it over epochs with neural_trader.models.teacher_forcing.ScheduledSampling.
+    # forecast (the trainer's ForecastTask passes the targets); a ScheduledSampling in the task's options
+    # (`train --teacher-forcing-schedule`) overrides it per epoch, starting from this value.
     teacher_forcing_ratio: float = 0.5
     layer_norm: bool = True
     # Input columns the decoder forecasts and is seeded from (the last observed values start decoding).
@@ -148,17 +149,34 @@ class LSTMAttention(TwinModel):
             num_decoder_layers=o.decoder_layers,
             num_heads=o.num_heads,
             dropout=min(o.dropout, 0.1),
+            teacher_forcing_ratio=o.teacher_forcing_ratio,
             target_indices=spec.target_indices(),
         )
         return cls(config)
 
     @classmethod
-    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
-        """MSE over every forecast step of every target (class weights do not apply)."""
+    def make_task(
+        cls,
+        spec: DataSpec,
+        y_train: np.ndarray,
+        *,
+        class_weights: bool = True,
+        options: TaskOptions | None = None,
+    ) -> Task:
+        """:class:`~neural_trader.training.ForecastTask`: MSE over every forecast step of every target,
+        teacher-forced in training (ratio per epoch: ``options.teacher_forcing``, default the config's
+        ``teacher_forcing_ratio``), autoregressive in evaluation. Class weights do not apply."""
         # Imported here: the training package imports the models, not the other way round.
-        from neural_trader.training.tasks import RegressionTask
+        from neural_trader.training.forecasting import ForecastTask
 
-        return RegressionTask(label_indices=list(range(y_train.shape[1])))
+        o = options
+        return ForecastTask(
+            label_indices=list(range(y_train.shape[1])),
+            horizon=spec.horizon,
+            output_size=len(spec.targets),
+            teacher_forcing=o.teacher_forcing if o is not None else None,
+            seed=o.seed if o is not None else 0,
+        )
 
     def __init__(self, config: LSTMAttentionConfig) -> None:
         super().__init__(config)
@@ -232,6 +250,33 @@ class LSTMAttention(TwinModel):
             pred, attn = torch.cat(preds, dim=1), torch.cat(attns, dim=1)
         return (pred, attn) if return_attention else pred
 
+    def teacher_forced(
+        self, x: torch.Tensor, y: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced pass: every step after the first reads the truth ``y[:, t - 1]`` (ratio 1); the
+        PyTorch twin of the native engine's ``teacher_forced``, with the same numbers in eval mode.
+
+        Unlike :meth:`forecast` it keeps the module's mode and gradients: in training mode dropout applies,
+        as in any training step.
+
+        Args:
+            x: Windows ``(B, T, input_size)``.
+            y: True targets ``(B, horizon, output_size)``.
+            return_attention: Also return the attention weights ``(B, horizon, T)``, averaged over heads.
+
+        Raises:
+            ShapeError: ``x`` or ``y`` has the wrong shape.
+
+        Example:
+            >>> import torch, neural_trader as nt
+            >>> model = nt.LSTMAttention(nt.LSTMAttentionConfig(3, 1, horizon=4, hidden_size=8, num_heads=2))
+            >>> model.eval().teacher_forced(torch.randn(2, 9, 3), torch.randn(2, 4, 1)).shape
+            torch.Size([2, 4, 1])
+        """
+        if not isinstance(y, torch.Tensor):
+            raise ShapeError(f"target y: expected a tensor, got {type(y).__name__}")
+        return self(x, y, teacher_forcing_ratio=1.0, return_attention=return_attention)
+
     @torch.no_grad()
     def forecast(
         self, x: torch.Tensor, return_attention: bool = False
@@ -247,6 +292,10 @@ class LSTMAttention(TwinModel):
             return self(x, return_attention=return_attention)
         finally:
             self.train(was_training)
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention of the autoregressive forecast ``(B, horizon, T)``: one row per forecast step."""
+        return self.forecast(x, return_attention=True)[1]
 
     def _check_input(self, x: torch.Tensor) -> None:
         n = self.config.input_size

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from neural_trader import recipe
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
@@ -127,7 +128,7 @@ class MaskedBiLSTMAutoencoderConfig:
     # Widths of the per-step MLP decoder. Kept small: a powerful decoder lets a weak encoder get away.
     decoder_hidden: list[int] = field(default_factory=lambda: [128])
     # Weight of latent_spread_penalty next to the masked reconstruction error.
-    latent_weight: float = 0.1
+    latent_weight: float = recipe.LATENT_WEIGHT
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "num_layers"):

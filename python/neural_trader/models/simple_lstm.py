@@ -182,3 +182,7 @@ class EnhancedSimpleLSTM(DirectionClassifier):
     def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Attention over the window's steps ``(B, T)``, averaged over heads (rows sum to 1)."""
         return self._readout(x)[1]
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The single query's attention ``(B, 1, T)`` (the encoder's final state asks)."""
+        return self.attention_weights(x).unsqueeze(1)

@@ -13,7 +13,8 @@ Example:
     >>> schedule = ScheduledSampling("linear", start=1.0, end=0.0, decay_epochs=4)
     >>> [schedule.ratio(e) for e in range(6)]
     [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
-    >>> # for epoch in range(n): model(x, y, teacher_forcing_ratio=schedule.ratio(epoch)) ...
+    >>> # The trainer applies it: TrainOptions(teacher_forcing=schedule), or TaskOptions for make_task;
+    >>> # ForecastTask reads schedule.ratio(epoch) as each epoch starts and the history records it.
 """
 
 from __future__ import annotations

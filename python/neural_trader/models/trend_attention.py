@@ -30,6 +30,7 @@ from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
+from neural_trader.models.options import TaskOptions
 from neural_trader.validation import dropout_rate, int_list, positive_int
 
 if TYPE_CHECKING:
@@ -103,35 +104,69 @@ class TrendAttention(TwinModel):
 
     @classmethod
     def from_options(cls, spec: DataSpec, options: ModelOptions) -> TrendAttention:
-        """One head, for the spec's horizon, over ``spec``'s input columns."""
+        """One head per horizon of the spec (``--horizons 7 30``: both trained together), over ``spec``'s
+        input columns."""
         o = options
         config = TrendAttentionConfig(
             len(spec.input_columns),
             o.hidden_size,
             o.num_layers,
             o.num_heads,
-            [spec.horizon],
+            list(spec.horizons or [spec.horizon]),
             dropout=o.dropout,
         )
         return cls(config)
 
     @classmethod
-    def make_task(cls, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
-        """:class:`~neural_trader.training.TrendTask` on ``direction_{h}`` and ``trend_{h}``, the direction
-        part weighted by inverse class frequency of the training labels unless ``class_weights`` is False."""
+    def make_task(
+        cls,
+        spec: DataSpec,
+        y_train: np.ndarray,
+        *,
+        class_weights: bool = True,
+        options: TaskOptions | None = None,
+    ) -> Task:
+        """:class:`~neural_trader.training.TrendTask` on ``direction_{h}`` and ``trend_{h}`` of every
+        horizon, each direction part weighted by inverse class frequency of its training labels unless
+        ``class_weights`` is False; loss weights from ``options`` (the recipe's regression 1.0,
+        classification 0.5 by default)."""
         # Imported here: the training package imports the models, not the other way round.
         from neural_trader.training.losses import balanced_class_weights
         from neural_trader.training.tasks import TrendTask
 
-        weights = {spec.horizon: balanced_class_weights(y_train[:, 0])} if class_weights else None
-        return TrendTask([spec.horizon], spec.label_columns(), class_weights=weights)
+        o = options or TaskOptions()
+        columns = spec.label_columns()
+        horizons = list(spec.horizons or [spec.horizon])
+        weights = None
+        if class_weights:
+            weights = {
+                h: balanced_class_weights(y_train[:, columns.index(f"direction_{h}")]) for h in horizons
+            }
+        return TrendTask(
+            horizons,
+            columns,
+            regression_weight=o.regression_weight,
+            classification_weight=o.classification_weight,
+            class_weights=weights,
+        )
 
     def output_dict(
         self, out: dict[str, torch.Tensor], horizon: int | None = None
     ) -> dict[str, torch.Tensor]:
-        """``logits`` and ``trend`` of the head of ``horizon`` (default: the first)."""
+        """``logits`` and ``trend`` of the head of ``horizon`` (default: the first); with several heads,
+        also every head's ``logits_{h}`` and ``trend_{h}``."""
         h = self.config.horizons[0] if horizon is None else horizon
-        return {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
+        result = {"logits": out[f"direction_logits_{h}"], "trend": out[f"trend_{h}"]}
+        if len(self.config.horizons) > 1:
+            for k in self.config.horizons:
+                result[f"logits_{k}"] = out[f"direction_logits_{k}"]
+                result[f"trend_{k}"] = out[f"trend_{k}"]
+        return result
+
+    @torch.no_grad()
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The single query's attention ``(B, 1, T)`` (the encoder's final state asks)."""
+        return self(x)["attention_weights"].unsqueeze(1)
 
     def onnx_outputs(self) -> list[str]:
         """Every head's ``direction_logits_{h}`` and ``trend_{h}``, then ``attention_weights``."""

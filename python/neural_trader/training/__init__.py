@@ -12,6 +12,7 @@ from neural_trader.data.candles import relative_candles  # kept importable from 
 from neural_trader.evaluation.bootstrap import Interval, block_bootstrap
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
+from neural_trader.training.forecasting import ForecastTask
 from neural_trader.training.history import History
 from neural_trader.training.losses import (
     MultiHorizonLoss,
@@ -32,6 +33,7 @@ from neural_trader.training.transfer import ShapeMismatch, TransferReport, load_
 __all__ = [
     "ClassificationTask",
     "EarlyStopping",
+    "ForecastTask",
     "History",
     "Interval",
     "MaskedReconstructionTask",

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from neural_trader import recipe
 from neural_trader.errors import ConfigError
 from neural_trader.validation import choice, flag, integer, positive_int, real
 
@@ -39,6 +40,9 @@ class TrainerConfig:
     warmup_steps: int = 0
     # Cosine floor as a fraction of lr: the last epochs still learn a little instead of freezing.
     min_lr_ratio: float = 0.05
+    # Cosine floor as an absolute learning rate; when set it replaces min_lr_ratio (the pre-training recipe
+    # decays to 1e-5 whatever the peak).
+    min_lr: float | None = None
     # ReduceLROnPlateau: multiply the lr by this after `plateau_patience` epochs without improvement.
     plateau_factor: float = 0.5
     plateau_patience: int = 2
@@ -57,7 +61,7 @@ class TrainerConfig:
     # to read the pre-trained features without its random gradients wrecking them; then everything
     # trains with the learning rate multiplied by `unfreeze_lr_factor`. None: never unfreeze.
     unfreeze_after_epochs: int | None = None
-    unfreeze_lr_factor: float = 0.5
+    unfreeze_lr_factor: float = recipe.UNFREEZE_LR_FACTOR
     # bfloat16 autocast on CUDA (no loss scaling needed, unlike float16); always off on CPU, where it
     # is slower and would change the numbers that the CPU tests compare bit for bit.
     autocast: bool = True
@@ -81,6 +85,8 @@ class TrainerConfig:
         self.lr = real("lr", self.lr, low=0.0, low_open=True)
         self.weight_decay = real("weight_decay", self.weight_decay, low=0.0)
         self.min_lr_ratio = real("min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
+        if self.min_lr is not None:
+            self.min_lr = real("min_lr", self.min_lr, low=0.0, high=self.lr)
         if isinstance(self.betas, str) or not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
             raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         self.betas = tuple(real("betas entry", b, low=0.0, high=1.0, high_open=True) for b in self.betas)
@@ -102,6 +108,18 @@ class TrainerConfig:
             self.unfreeze_after_epochs = integer("unfreeze_after_epochs", self.unfreeze_after_epochs, low=0)
         self.autocast = flag("autocast", self.autocast)
         self.progress = flag("progress", self.progress)
+
+    def lr_floor(self) -> float:
+        """The learning rate the schedule ends at: ``min_lr`` if set, else ``lr * min_lr_ratio``
+        (``lr`` itself for the constant schedule).
+
+        Example:
+            >>> TrainerConfig(lr=1e-3, min_lr=1e-5).lr_floor(), TrainerConfig(lr=1e-3).lr_floor()
+            (1e-05, 5e-05)
+        """
+        if self.schedule == "constant":
+            return self.lr
+        return self.min_lr if self.min_lr is not None else self.lr * self.min_lr_ratio
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready values."""

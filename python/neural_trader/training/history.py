@@ -10,11 +10,10 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from neural_trader.checkpoint import write_atomic
 from neural_trader.errors import ConfigError
+from neural_trader.files import atomic_path, write_atomic
 
 
 @dataclass
@@ -65,11 +64,12 @@ class History:
         return cls([{k: (math.nan if v is None else float(v)) for k, v in r.items()} for r in records])
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes :meth:`to_json` atomically."""
-        write_atomic(Path(path), self.to_json().encode())
+        """Writes :meth:`to_json` atomically (:func:`neural_trader.files.write_atomic`)."""
+        write_atomic(path, self.to_json())
 
     def plot(self, path: str | os.PathLike, title: str = "training history") -> None:
-        """Saves a PNG: losses (train and validation), the learning rate, and the other validation metrics.
+        """Saves a PNG, atomically: losses (train and validation), the learning rate, and the other
+        validation metrics.
 
         Example:
             >>> History([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1}]).plot("h.png")  # doctest: +SKIP
@@ -98,4 +98,5 @@ class History:
         axes[-1].set_xlabel("epoch")
         axes[0].set_title(title)
         fig.tight_layout()
-        fig.savefig(os.fspath(path), dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from neural_trader import kernels
+from neural_trader import kernels, recipe
 from neural_trader.errors import ShapeError
 from neural_trader.models.masked_autoencoder import latent_spread_penalty, masked_mse
 from neural_trader.training.tasks import Task
@@ -58,11 +58,11 @@ class MaskedReconstructionTask(Task):
     trainer's history calls them ``val_reconstruction`` and ``val_latent``.
     """
 
-    mask_ratio: float = 0.15
-    mask_strategy: Literal["random", "block", "patch"] = "random"
-    patch_size: int = 5
+    mask_ratio: float = recipe.MASK_RATIO
+    mask_strategy: Literal["random", "block", "patch"] = recipe.MASK_STRATEGY
+    patch_size: int = recipe.PATCH_SIZE
     seed: int = 0
-    latent_weight: float = 0.1
+    latent_weight: float = recipe.LATENT_WEIGHT
 
     def __post_init__(self) -> None:
         self.mask_ratio = fraction("mask_ratio", self.mask_ratio)

@@ -54,6 +54,35 @@ def per_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | 
         return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
 
 
+def per_class_precision(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None) -> np.ndarray:
+    """Precision of each class ``(C,)``: of the windows predicted as the class, the share that are; 0 for a
+    class never predicted (scikit-learn's default ``zero_division``).
+
+    Example:
+        >>> per_class_precision(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])).tolist()
+        [1.0, 0.6666666666666666]
+    """
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    predicted = cm.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(predicted > 0, np.diag(cm) / np.maximum(predicted, 1), 0.0)
+
+
+def per_class_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None) -> np.ndarray:
+    """F1 of each class ``(C,)``, the harmonic mean of its precision and recall:
+    ``2 TP / (2 TP + FP + FN)``; 0 for a class neither present nor predicted (scikit-learn's default).
+
+    Example:
+        >>> per_class_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])).round(3).tolist()
+        [0.667, 0.8]
+    """
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    tp = np.diag(cm).astype(np.float64)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2.0 * tp / np.maximum(denominator, 1), 0.0)
+
+
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean recall over the classes present in ``y_true``; 0.5 for any constant binary prediction.
 
@@ -194,12 +223,13 @@ def direction_accuracy(pred: np.ndarray, target: np.ndarray) -> float:
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """Every classification metric from labels ``(N,)`` and class probabilities ``(N, C)``.
 
-    Keys: ``accuracy``, ``balanced_accuracy``, ``mcc``, ``roc_auc``, ``brier``, ``recall_{k}`` per class.
+    Keys: ``accuracy``, ``balanced_accuracy``, ``mcc``, ``roc_auc``, ``brier``, and per class ``k``:
+    ``recall_{k}``, ``precision_{k}``, ``f1_{k}``.
 
     Example:
         >>> m = classification_metrics(np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]))
-        >>> m["accuracy"], m["recall_1"]
-        (1.0, 1.0)
+        >>> m["accuracy"], m["recall_1"], m["precision_0"], m["f1_1"]
+        (1.0, 1.0, 1.0, 1.0)
     """
     p = np.asarray(proba, dtype=np.float64)
     y = _labels(y_true)
@@ -211,8 +241,14 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
         "roc_auc": roc_auc(y, p),
         "brier": brier(y, p),
     }
-    for k, r in enumerate(per_class_recall(y, pred, num_classes=p.shape[1])):
-        out[f"recall_{k}"] = float(r)
+    c = p.shape[1]
+    for name, values in (
+        ("recall", per_class_recall(y, pred, num_classes=c)),
+        ("precision", per_class_precision(y, pred, num_classes=c)),
+        ("f1", per_class_f1(y, pred, num_classes=c)),
+    ):
+        for k, v in enumerate(values):
+            out[f"{name}_{k}"] = float(v)
     return out
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from neural_trader import kernels
+from neural_trader import kernels, recipe
 from neural_trader.data.candles import relative_candles
 from neural_trader.errors import ConfigError, DataError, ShapeError
 from neural_trader.models.masked_autoencoder import MaskedBiLSTMAutoencoder, MaskedBiLSTMAutoencoderConfig
@@ -56,9 +56,15 @@ from neural_trader.validation import choice, fraction, integer, positive_int
 # Kept importable from here, where it was first defined.
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain_encoder", "relative_candles", "split_windows"]
 
-#: The optimisation defaults of pre-training, where they differ from TrainerConfig's: masked
-#: reconstruction keeps improving for longer than a classifier's validation loss does.
-PRETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {"epochs": 30}
+#: The optimisation defaults of pre-training, where they differ from TrainerConfig's: the recipe's
+#: (:mod:`neural_trader.recipe`). Masked reconstruction keeps improving for longer than a classifier's
+#: validation loss does, hence more epochs and patience; the cosine decays to an absolute floor.
+PRETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {
+    "epochs": recipe.PRETRAIN_EPOCHS,
+    "patience": recipe.PRETRAIN_PATIENCE,
+    "min_lr": recipe.PRETRAIN_MIN_LR,
+    "grad_clip": recipe.GRAD_CLIP,
+}
 
 
 @dataclass(init=False)
@@ -68,11 +74,18 @@ class PretrainConfig:
     :class:`~neural_trader.training.TrainerConfig` in ``trainer``.
 
     Any ``TrainerConfig`` field may also be given as a keyword (``PretrainConfig(epochs=8, lr=1e-2)``): it
-    sets that field of ``trainer``, whose defaults are ``TrainerConfig``'s except 30 epochs.
+    sets that field of ``trainer``, whose defaults are ``TrainerConfig``'s except the recipe's
+    (:data:`PRETRAIN_TRAINER_DEFAULTS`): 50 epochs, patience 10, cosine to an absolute 1e-5, gradient
+    clip 1.0. The masking defaults are the recipe's too: patch masks of 7 steps, ratio 0.15, batches of
+    512; augmentation (when ``num_augmentations > 0``) uses the kernel's defaults, the recipe's
+    probabilities time warp 0.5, jitter 0.5, volatility scaling 0.3.
 
     Example:
-        >>> PretrainConfig(mask_strategy="patch", patch_size=4).mask_ratio
-        0.15
+        >>> cfg = PretrainConfig()
+        >>> cfg.mask_strategy, cfg.patch_size, cfg.mask_ratio, cfg.batch_size
+        ('patch', 7, 0.15, 512)
+        >>> cfg.trainer.epochs, cfg.trainer.patience, cfg.trainer.min_lr, cfg.trainer.grad_clip
+        (50, 10, 1e-05, 1.0)
         >>> PretrainConfig(epochs=8, lr=1e-2).trainer.epochs
         8
     """
@@ -98,11 +111,11 @@ class PretrainConfig:
     def __init__(
         self,
         *,
-        mask_ratio: float = 0.15,
-        mask_strategy: Literal["random", "block", "patch"] = "random",
-        patch_size: int = 5,
+        mask_ratio: float = recipe.MASK_RATIO,
+        mask_strategy: Literal["random", "block", "patch"] = recipe.MASK_STRATEGY,
+        patch_size: int = recipe.PATCH_SIZE,
         num_augmentations: int = 0,
-        batch_size: int = 64,
+        batch_size: int = recipe.PRETRAIN_BATCH_SIZE,
         val_fraction: float = 0.15,
         gap: int | None = None,
         trainer: TrainerConfig | None = None,

@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from neural_trader.checkpoint import read_metadata, write_atomic
+from neural_trader.checkpoint import read_metadata, read_regular_file, stable_bytes, write_atomic
 from neural_trader.errors import CheckpointError
 
 FORMAT = "neural_trader.training_state"
@@ -107,7 +107,38 @@ def write_training_state(
         "model": model_name,
         "state": json.dumps(state),
     }
-    write_atomic(Path(path), st_save(tensors, metadata=metadata))
+    write_atomic(Path(path), stable_bytes(st_save(tensors, metadata=metadata)))
+
+
+def identity_differences(saved: Any, now: dict[str, Any]) -> str:
+    """What differs between the identity a resume file recorded and this run's, in words ("" if nothing).
+
+    Values are compared as JSON; for an object, the differing fields are named (``model config:
+    hidden_size 8 -> 16``); a file without an identity cannot be checked and is reported as such.
+
+    Example:
+        >>> identity_differences({"model config": {"hidden_size": 8}}, {"model config": {"hidden_size": 16}})
+        'model config: hidden_size 8 -> 16'
+    """
+    if not isinstance(saved, dict):
+        return "the file records no run identity (model, data, split) to check it against"
+    parts = []
+    for key in [*now, *(k for k in saved if k not in now)]:
+        was, is_ = saved.get(key), now.get(key)
+        if was == is_:
+            continue
+        if isinstance(was, dict) and isinstance(is_, dict):
+            fields = [k for k in [*is_, *(k for k in was if k not in is_)] if was.get(k) != is_.get(k)]
+            detail = ", ".join(f"{k} {_short(was.get(k))} -> {_short(is_.get(k))}" for k in fields)
+            parts.append(f"{key}: {detail}")
+        else:
+            parts.append(f"{key}: {_short(was)} -> {_short(is_)}")
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def read_training_state(path: str | os.PathLike) -> TrainingState:
@@ -116,7 +147,7 @@ def read_training_state(path: str | os.PathLike) -> TrainingState:
     Raises:
         FileNotFoundError: no such file. CheckpointError: not a valid resume file.
     """
-    data = Path(path).read_bytes()
+    data = read_regular_file(Path(path))
     try:
         tensors = st_load(data)
         metadata = read_metadata(data)

@@ -3,8 +3,10 @@
 The trainer stays the same for every model; a task knows four things about its model and labels:
 
 * ``forward(model, x, y)``: what the model computes on a batch, in training and in evaluation alike
-  (default ``model(x)``; a task may pass the targets, e.g. for teacher forcing, or masks, as
-  :class:`~neural_trader.training.MaskedReconstructionTask` does; ``model.training`` tells the two apart);
+  (default ``model(x)``; a task may pass the targets, as :class:`~neural_trader.training.ForecastTask`
+  does for teacher forcing, or masks, as :class:`~neural_trader.training.MaskedReconstructionTask` does;
+  ``model.training`` tells the two apart); ``start_epoch(epoch, model)`` (optional) sets per-epoch state
+  and returns values for the epoch's history record;
 * ``loss(output, x, y)``: the training loss of one batch (``x`` is passed so a task can derive
   volatility-aware sample weights from the inputs, never from the future);
 * ``predictions(output, y)``: numpy arrays of one batch to keep for evaluation;
@@ -44,6 +46,11 @@ class Task:
     def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
         """The model's output on a batch, in training and evaluation alike; default ``model(x)``."""
         return model(x)
+
+    def start_epoch(self, epoch: int, model: nn.Module) -> dict[str, float]:
+        """Called as training epoch ``epoch`` (0-based) starts; returns values the history records for
+        that epoch (e.g. a teacher-forcing ratio). Default: nothing."""
+        return {}
 
     def loss(self, output: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The mean loss of one batch."""

@@ -40,6 +40,7 @@ from neural_trader.training.early_stopping import EarlyStopping
 from neural_trader.training.history import History
 from neural_trader.training.optimizer import build_optimizer
 from neural_trader.training.resume import (
+    identity_differences,
     optimizer_state_from_flat,
     optimizer_state_to_flat,
     read_training_state,
@@ -68,9 +69,14 @@ class Trainer:
         checkpoint_extra: metadata stored in every best checkpoint (e.g. the scaler's JSON).
         keep_best: keep a copy of the best epoch's weights in memory, for :meth:`restore_best` without an
             ``out_dir`` (one copy of the parameters).
+        run_identity: what makes this run this run beyond the config (JSON values, e.g. the model config,
+            the data spec, a fingerprint of the training windows): stored in the resume file, and a
+            resume file whose identity differs is refused (:func:`~neural_trader.training.resume.
+            identity_differences`).
 
     Attributes:
-        history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``).
+        history: one record per epoch (``epoch``, ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr``,
+            and what the task's ``start_epoch`` returns, e.g. ``teacher_forcing_ratio``).
         stopper: the early-stopping state (best value and epoch).
         epoch: epochs completed. step: optimizer steps taken.
     """
@@ -84,8 +90,11 @@ class Trainer:
         optimizer: torch.optim.Optimizer | None = None,
         checkpoint_extra: dict[str, str] | None = None,
         keep_best: bool = False,
+        run_identity: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
+        # Through JSON once, so it compares equal to what a resume file gives back (tuples become lists).
+        self.run_identity = None if run_identity is None else json.loads(json.dumps(run_identity))
         self.device = distributed.setup(config.device, config.dist_timeout_s)
         self.model = model.to(self.device)
         self.task = task
@@ -149,11 +158,12 @@ class Trainer:
         while self.epoch < cfg.epochs and not self.stopper.should_stop:
             started = time.perf_counter()
             self._maybe_unfreeze()
-            self._begin_epoch(train_loader)
+            task_values = self._begin_epoch(train_loader)
             train_loss = self._train_epoch(batches, total_steps)
             val = self.evaluate(val_loader)
             self.epoch += 1
             record = {"epoch": self.epoch, "train_loss": train_loss, "lr": self._current_lr()}
+            record.update(task_values)
             record.update({f"val_{k}": v for k, v in val.items()})
             record["seconds"] = time.perf_counter() - started
             # Every rank decides on rank 0's record: the same early stop, schedule step and best epoch.
@@ -176,13 +186,18 @@ class Trainer:
         distributed.barrier()  # rank 0's files exist for every rank once fit returns
         return self.history
 
-    def _begin_epoch(self, train_loader: Iterable) -> None:
-        """Tells the loader's sampler and dataset which epoch starts: a ``DistributedSampler`` shuffles by
-        it, an epoch-aware dataset (e.g. :class:`~neural_trader.training.MaskedWindows`) draws by it."""
+    def _begin_epoch(self, train_loader: Iterable) -> dict[str, float]:
+        """Tells the loader's sampler, its dataset and the task which epoch starts: a
+        ``DistributedSampler`` shuffles by it, an epoch-aware dataset (e.g.
+        :class:`~neural_trader.training.MaskedWindows`) draws by it, a task with ``start_epoch`` (e.g.
+        :class:`~neural_trader.training.ForecastTask`'s teacher-forcing schedule) sets itself by it and
+        returns values for the epoch's history record."""
         distributed.set_epoch(train_loader, self.epoch)
         dataset = getattr(train_loader, "dataset", None)
         if callable(getattr(dataset, "set_epoch", None)):
             dataset.set_epoch(self.epoch)
+        start = getattr(self.task, "start_epoch", None)
+        return dict(start(self.epoch, self._unwrapped())) if callable(start) else {}
 
     def _train_epoch(self, batches: Iterable, total_steps: int) -> float:
         cfg = self.config
@@ -229,9 +244,12 @@ class Trainer:
         cfg = self.config
         if cfg.schedule == "plateau":
             return  # ReduceLROnPlateau owns the learning rate.
-        floor = cfg.lr if cfg.schedule == "constant" else cfg.lr * cfg.min_lr_ratio
         lr = lr_at(
-            self.step, base_lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps, min_lr=floor
+            self.step,
+            base_lr=cfg.lr,
+            warmup_steps=cfg.warmup_steps,
+            total_steps=total_steps,
+            min_lr=cfg.lr_floor(),
         )
         for group in self.optimizer.param_groups:
             group["lr"] = lr * self.lr_scale
@@ -358,6 +376,8 @@ class Trainer:
             "optimizer": opt_meta,
             "rng": rng_meta,
         }
+        if self.run_identity is not None:
+            state["identity"] = self.run_identity
         write_training_state(
             path,
             model_name=getattr(model, "registry_name", type(model).__name__),
@@ -372,7 +392,8 @@ class Trainer:
 
         Raises:
             CheckpointError: another model, unreadable file, tensors that do not fit.
-            ConfigError: the file was written with settings that may not change on resume.
+            ConfigError: the file was written with settings that may not change on resume, or by a run
+                of another identity (``run_identity``).
         """
         saved = read_training_state(path)
         model = self._unwrapped()
@@ -380,6 +401,10 @@ class Trainer:
         if saved.model != name:
             raise CheckpointError(f"{path}: resume state of model {saved.model!r}, not {name!r}")
         s = saved.state
+        if self.run_identity is not None:
+            differences = identity_differences(s.get("identity"), self.run_identity)
+            if differences:
+                raise ConfigError(f"cannot resume from {path}: not this run's resume file ({differences})")
         changed = self.config.differences(TrainerConfig.from_dict(s["config"]))
         if changed:
             raise ConfigError(f"{path}: cannot resume with changed settings {changed}")

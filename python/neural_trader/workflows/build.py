@@ -6,7 +6,7 @@ class declares its task, how it is built, its task adapter and its outputs (see
 
 Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (direction classes),
 ``trend`` ``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised
-values, ``lstm_attention``).
+values, ``lstm_attention``); a model with several horizons adds ``proba_{h}`` and ``trend_{h}`` for each.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import torch
 
 from neural_trader.data.spec import TASKS, DataSpec
 from neural_trader.errors import ConfigError
-from neural_trader.models import BASELINES, MODELS, PRETRAINING, ModelOptions, TwinModel
+from neural_trader.models import BASELINES, MODELS, PRETRAINING, ModelOptions, TaskOptions, TwinModel
 from neural_trader.training.tasks import Task
 
 __all__ = [
     "ModelOptions",
+    "TaskOptions",
     "build_model",
     "make_task",
     "model_class",
@@ -82,10 +83,17 @@ def build_model(name: str, spec: DataSpec, options: ModelOptions) -> TwinModel:
     return cls.from_options(spec, options)
 
 
-def make_task(name: str, spec: DataSpec, y_train: np.ndarray, *, class_weights: bool = True) -> Task:
+def make_task(
+    name: str,
+    spec: DataSpec,
+    y_train: np.ndarray,
+    *,
+    class_weights: bool = True,
+    options: TaskOptions | None = None,
+) -> Task:
     """The task adapter of model ``name``, as the model declares it (e.g. class-weighted cross-entropy
-    for direction, with weights from the training labels)."""
-    return model_class(name).make_task(spec, y_train, class_weights=class_weights)
+    for direction, with weights from the training labels; teacher forcing for a forecaster)."""
+    return model_class(name).make_task(spec, y_train, class_weights=class_weights, options=options)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -95,9 +103,10 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _with_proba(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Logits become class probabilities ``proba`` (float64 softmax), the same for both twins."""
-    if "logits" in parts:
-        parts["proba"] = _softmax(parts.pop("logits").astype(np.float64))
+    """Logits become class probabilities (float64 softmax), the same for both twins: ``logits`` ->
+    ``proba`` and, for a model with one head per horizon, ``logits_{h}`` -> ``proba_{h}``."""
+    for key in [k for k in parts if k == "logits" or k.startswith("logits_")]:
+        parts[key.replace("logits", "proba", 1)] = _softmax(parts.pop(key).astype(np.float64))
     return parts
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 import neural_trader as nt
-from neural_trader.checkpoint import Checkpoint
+from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.data import DataSpec, Scaler, Series, Split
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import TwinModel
@@ -94,7 +94,8 @@ def read_trained(path: str | os.PathLike) -> TrainedModel:
         )
     if ck.model not in nt.MODELS:
         raise CheckpointError(f"{path}: unknown model {ck.model!r}")
-    model = nt.MODELS[ck.model].from_checkpoint(ck)
+    with naming_file(path):
+        model = nt.MODELS[ck.model].from_checkpoint(ck)
     try:
         spec = DataSpec.from_json(ck.extra["data"])
         splits = {str(k): Split.from_json(json.dumps(v)) for k, v in _json_object(ck.extra["splits"]).items()}

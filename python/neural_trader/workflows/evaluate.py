@@ -9,6 +9,7 @@ periods of one symbol must not overlap, so no window is counted twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -27,7 +28,15 @@ from neural_trader.evaluation import (
     persistence,
     seasonal_naive,
 )
-from neural_trader.models.baselines import BASELINES, Baseline, MomentumBaseline, RandomForestBaseline
+from neural_trader.evaluation.attention import AttentionMap
+from neural_trader.models.baselines import (
+    BASELINES,
+    Baseline,
+    MomentumBaseline,
+    RandomForestBaseline,
+    XGBoostBaseline,
+)
+from neural_trader.models.stacking import StackingBaseline
 from neural_trader.workflows.build import torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
 
@@ -51,34 +60,53 @@ class EvaluateOptions:
 
 
 def fit_baselines(
-    names: tuple[str, ...], train: Windows, spec: DataSpec, scaler: Scaler | None, seed: int = 0
+    names: tuple[str, ...],
+    train: Windows,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    seed: int = 0,
+    *,
+    label_index: int = 0,
 ) -> dict[str, Baseline]:
-    """The named baselines fit on training windows with class labels in ``train.y[:, 0]``.
+    """The named baselines fit on training windows with class labels in ``train.y[:, label_index]``.
 
     ``momentum`` sums the window's one-bar log returns (feature inputs; a raw return of 0 is
     ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
+    ``rf``, ``xgb`` and ``stack`` draw from ``seed``; ``stack`` leaves a gap of ``spec.horizon`` windows
+    before each of its out-of-fold blocks.
     """
-    y = train.y[:, 0].astype(np.int64)
-    out = {}
-    for name in names:
-        if name not in BASELINES:
-            raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    y = train.y[:, label_index].astype(np.int64)
+    return {name: make_baseline(name, spec, scaler, seed).fit(train.x, y) for name in names}
+
+
+def make_baseline(name: str, spec: DataSpec, scaler: Scaler | None, seed: int = 0, **params: Any) -> Baseline:
+    """The (unfitted) baseline ``name`` for windows of ``spec``; ``params`` override its settings (e.g.
+    ``C`` of ``logreg``, ``lookback`` of ``momentum``), as ``tune`` searches them.
+
+    Raises:
+        ConfigError: an unknown baseline, or a setting it does not have.
+    """
+    if name not in BASELINES:
+        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    try:
         if name == "momentum":
             if spec.inputs == "features":
                 assert scaler is not None
                 col = spec.input_columns.index("log_return")
                 mean, std = scaler.arrays()
-                model: Baseline = MomentumBaseline(
-                    col, lookback=spec.window, kind="sum", zero=-mean[col] / std[col]
-                )
-            else:
-                model = MomentumBaseline(3, lookback=max(1, spec.window - 1), kind="change")
-        elif name == "rf":
-            model = RandomForestBaseline(seed=seed, n_jobs=1)
-        else:
-            model = BASELINES[name]()
-        out[name] = model.fit(train.x, y)
-    return out
+                settings = {"lookback": spec.window, "kind": "sum", "zero": -mean[col] / std[col], **params}
+                return MomentumBaseline(col, **settings)
+            settings = {"lookback": max(1, spec.window - 1), "kind": "change", **params}
+            return MomentumBaseline(3, **settings)
+        if name == "rf":
+            return RandomForestBaseline(**{"seed": seed, "n_jobs": 1, **params})
+        if name == "xgb":
+            return XGBoostBaseline(**{"seed": seed, "n_jobs": 1, **params})
+        if name == "stack":
+            return StackingBaseline(**{"seed": seed, "gap": spec.horizon, **params})
+        return BASELINES[name](**params)
+    except TypeError as exc:  # a setting the baseline's constructor does not take
+        raise ConfigError(f"baseline {name!r} has no setting among {sorted(params)}: {exc}") from None
 
 
 def _check_same(models: list[TrainedModel]) -> None:
@@ -118,8 +146,10 @@ def evaluate(
     boot = Bootstrap(
         block_size=o.block_size or spec.window + spec.horizon, n_resamples=o.n_resamples, seed=o.seed
     )
-    segments: list[Segment] = []
+    labels = _direction_heads(spec)
+    segments: dict[str, list[Segment]] = {label: [] for label, _, _ in labels}
     fsegments: list[ForecastSegment] = []
+    attention: list[AttentionMap | None] = []
     jobs = [(k, m, s) for k, m in enumerate(models, 1) for s in series]
     for k, trained, s in tqdm(jobs, desc="evaluate", disable=not o.progress or len(jobs) < 2, leave=False):
         split = trained.split_for(s)
@@ -128,28 +158,49 @@ def evaluate(
             name = f"{s.symbol} {name}" if len(models) > 1 else s.symbol
         test = make_windows(s, spec, trained.scaler, split.test)
         out = torch_outputs(trained.model, test.x, spec, device=o.device)
+        attention.append(AttentionMap.of(trained.model, test.x, device=o.device))
         if spec.task == "forecast":
             fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
             continue
         train = make_windows(s, spec, trained.scaler, split.train)
-        baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed)
-        proba = {trained.name: out["proba"], **{b: m.predict_proba(test.x) for b, m in baselines.items()}}
         returns = s.next_returns()[test.end_rows]
-        segments.append(Segment(name, s.symbol, test.dates, test.y[:, 0].astype(np.int64), proba, returns))
+        for label, column, key in labels:
+            baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed, label_index=column)
+            proba = {trained.name: out[key], **{b: m.predict_proba(test.x) for b, m in baselines.items()}}
+            y = test.y[:, column].astype(np.int64)
+            segments[label].append(Segment(name, s.symbol, test.dates, y, proba, returns))
+    pooled = AttentionMap.pooled(attention)
     if spec.task == "forecast":
         result = forecast_result(fsegments, models[0].name, spec.targets, boot, season=o.season)
+        result.attention = pooled
         return None, result
-    result = classification_result(
-        segments,
-        models[0].name,
-        list(o.baselines),
-        boot,
-        label=spec.label_columns()[0],
-        cost_bps=o.cost_bps,
-        band=o.band,
-        progress=o.progress,
-    )
-    return result, None
+    results = [
+        classification_result(
+            segments[label],
+            models[0].name,
+            list(o.baselines),
+            boot,
+            label=label,
+            cost_bps=o.cost_bps,
+            band=o.band,
+            progress=o.progress,
+        )
+        for label, _, _ in labels
+    ]
+    results[0].other_labels = results[1:]
+    results[0].attention = pooled
+    return results[0], None
+
+
+def _direction_heads(spec: DataSpec) -> list[tuple[str, int, str]]:
+    """``(label, its column in the label rows, the output key of its probabilities)`` for every direction
+    label of the spec: one (``proba``) for most models, one per horizon (``proba_{h}``) for a model with a
+    head per horizon."""
+    columns = spec.label_columns()
+    labels = spec.direction_labels()
+    if len(labels) == 1:
+        return [(labels[0], columns.index(labels[0]), "proba")]
+    return [(label, columns.index(label), "proba_" + label.removeprefix("direction_")) for label in labels]
 
 
 def _forecast_segment(

@@ -28,7 +28,9 @@ def predict(
     """One row per window: ``timestamp``, ``symbol``, ``part``, then the outputs.
 
     Classifiers: ``p_<class>`` for each class (``p_down``, ``p_up`` for two) and ``predicted`` (the class
-    index). ``trend_attention`` adds ``trend``. ``lstm_attention``: ``<target>_t+<k>`` for every step.
+    index). ``trend_attention`` adds ``trend``; with several horizons every column is per horizon
+    (``p_up_7``, ``predicted_7``, ``trend_7``, ``p_up_30``, ...). ``lstm_attention``: ``<target>_t+<k>``
+    for every step.
 
     Raises:
         ConfigError: ``use_native`` with a model the Rust engine does not serve.
@@ -54,14 +56,17 @@ def predict(
         frame = pd.DataFrame(
             {"timestamp": dates, "symbol": s.symbol, "part": trained.part_of(s.symbol, dates)}
         )
-        if "proba" in out:
-            p = out["proba"]
+        heads = [k.removeprefix("proba_") for k in out if k.startswith("proba_")]
+        for suffix in [f"_{h}" for h in heads] or [""]:
+            p = out[f"proba{suffix}"] if f"proba{suffix}" in out else None
+            if p is None:
+                continue
             names = ["p_down", "p_up"] if p.shape[1] == 2 else [f"p_{k}" for k in range(p.shape[1])]
             for k, name in enumerate(names):
-                frame[name] = p[:, k]
-            frame["predicted"] = p.argmax(axis=1)
-        if "trend" in out:
-            frame["trend"] = out["trend"]
+                frame[f"{name}{suffix}"] = p[:, k]
+            frame[f"predicted{suffix}"] = p.argmax(axis=1)
+            if f"trend{suffix}" in out:
+                frame[f"trend{suffix}"] = out[f"trend{suffix}"]
         if "forecast" in out:
             mean, std = trained.scaler.arrays()
             idx = spec.target_indices()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neural_trader import recipe
 from neural_trader.data import DataSpec, Series, fit_scaler, make_windows, relative_candles
 from neural_trader.errors import ConfigError
 from neural_trader.models import MaskedBiLSTMAutoencoderConfig
@@ -30,17 +31,23 @@ from neural_trader.training import (
 
 @dataclass
 class PretrainOptions:
-    """The pre-training recipe (sizes of the encoder, masking, optimisation)."""
+    """The pre-training recipe (sizes of the encoder, masking, optimisation); the defaults are the
+    recipe's (:mod:`neural_trader.recipe`): patch masks of 7 steps at ratio 0.15, 50 epochs of batches of
+    512 with patience 10, cosine to 1e-5, gradient clip 1.0, latent weight 0.1."""
 
-    epochs: int = 20
-    patience: int = 5
-    mask_ratio: float = 0.15
-    mask_strategy: str = "random"
-    patch_size: int = 5
+    epochs: int = recipe.PRETRAIN_EPOCHS
+    patience: int = recipe.PRETRAIN_PATIENCE
+    mask_ratio: float = recipe.MASK_RATIO
+    mask_strategy: str = recipe.MASK_STRATEGY
+    patch_size: int = recipe.PATCH_SIZE
     hidden_size: int = 64
     num_layers: int = 2
-    batch_size: int = 64
+    batch_size: int = recipe.PRETRAIN_BATCH_SIZE
     lr: float = 1e-3
+    # Absolute floor of the cosine schedule.
+    min_lr: float = recipe.PRETRAIN_MIN_LR
+    grad_clip: float = recipe.GRAD_CLIP
+    latent_weight: float = recipe.LATENT_WEIGHT
     augment: bool = False
     num_augmentations: int = 2
     val_fraction: float = 0.15
@@ -88,6 +95,7 @@ def pretrain(
         hidden_size=o.hidden_size,
         num_layers=o.num_layers,
         decoder_hidden=[max(32, o.hidden_size)],
+        latent_weight=o.latent_weight,
     )
     config = PretrainConfig(
         mask_ratio=o.mask_ratio,
@@ -99,6 +107,8 @@ def pretrain(
         trainer=TrainerConfig(
             epochs=o.epochs,
             lr=o.lr,
+            min_lr=o.min_lr,
+            grad_clip=o.grad_clip,
             patience=o.patience,
             seed=o.seed,
             progress=o.progress,

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from neural_trader.data import Series, Split, chronological_split, walk_forward_splits
+from neural_trader.data.cv import PURGED_CV_FORMAT
 from neural_trader.errors import ConfigError
+from neural_trader.files import read_regular_file
 
 WALK_FORWARD_FORMAT = "neural_trader.walk_forward"
 
@@ -64,10 +65,15 @@ def read_split_file(path: str | os.PathLike) -> list[Split]:
         FileNotFoundError: no such file. ConfigError: not a split document, or invalid ranges.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular_file(path, what="split file").decode("utf-8")
         doc: Any = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: not a JSON split file: {exc}") from None
+    if isinstance(doc, dict) and doc.get("format") == PURGED_CV_FORMAT:
+        raise ConfigError(
+            f"{path} is a purged cross-validation file (splits --kind purged-kfold|cpcv): "
+            "`neural-trader tune --split` reads it; train and evaluate take walk-forward or split files"
+        )
     if isinstance(doc, dict) and doc.get("format") == WALK_FORWARD_FORMAT:
         folds = doc.get("folds")
         if not isinstance(folds, list) or not folds:

@@ -21,12 +21,14 @@ import pandas as pd
 import torch
 
 import neural_trader as nt
+from neural_trader import recipe
 from neural_trader.checkpoint import Checkpoint
 from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler
 from neural_trader.data.batches import WindowBatches, batch_loader
 from neural_trader.data.gathered import LazyWindows, choose_windows, should_gather
 from neural_trader.data.windows import make_part_windows
 from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.models import ScheduledSampling, TaskOptions
 from neural_trader.training import (
     Trainer,
     TrainerConfig,
@@ -35,6 +37,7 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
+from neural_trader.workflows.run_identity import run_identity
 
 PARTS = ("train", "val", "test")
 
@@ -53,7 +56,8 @@ class TrainOptions:
     class_weights: bool = True
     pretrained_encoder: str | None = None
     freeze_encoder: bool = True
-    # Epochs the loaded encoder stays frozen before everything trains (None: frozen to the end).
+    # Epochs the loaded (frozen) encoder stays frozen before everything trains at half the learning rate;
+    # None: the recipe's 10. A value >= epochs keeps it frozen to the end.
     unfreeze_after: int | None = None
     seed: int = 0
     device: str = "auto"
@@ -61,6 +65,23 @@ class TrainOptions:
     # How windows are read: None materialises them when small and gathers them per batch otherwise;
     # True always gathers, False always materialises (the same batches either way).
     gather: bool | None = None
+    # A resume file (``last.safetensors``) of an interrupted run of this very run (same model, options,
+    # data and split, checked): training continues after its last epoch, bit for bit.
+    resume_from: str | os.PathLike | None = None
+    # lstm_attention: the teacher-forcing ratio per epoch (None: the model config's ratio, constant).
+    teacher_forcing: ScheduledSampling | None = None
+    # trend_attention: weights of the trend-score MSE and the up/down cross-entropy (the recipe's).
+    regression_weight: float = recipe.REGRESSION_WEIGHT
+    classification_weight: float = recipe.CLASSIFICATION_WEIGHT
+
+    def task_options(self) -> TaskOptions:
+        """The task settings these options hold (the run's seed draws the task's coin flips)."""
+        return TaskOptions(
+            teacher_forcing=self.teacher_forcing,
+            regression_weight=self.regression_weight,
+            classification_weight=self.classification_weight,
+            seed=self.seed,
+        )
 
 
 @dataclass
@@ -163,6 +184,33 @@ def _check_encoder(
             )
 
 
+def unfreeze_epochs(opts: TrainOptions) -> int | None:
+    """The epoch after which a frozen pre-trained encoder is released (the trainer's
+    ``unfreeze_after_epochs``): the recipe's 10 unless ``opts.unfreeze_after`` says otherwise; None
+    without an encoder to unfreeze.
+
+    Raises:
+        ConfigError: ``unfreeze_after`` without a pre-trained encoder, or with ``freeze_encoder=False``
+            (nothing frozen to release).
+
+    Example:
+        >>> unfreeze_epochs(TrainOptions(pretrained_encoder="enc.safetensors"))
+        10
+        >>> unfreeze_epochs(TrainOptions()) is None
+        True
+    """
+    if opts.unfreeze_after is not None and opts.pretrained_encoder is None:
+        raise ConfigError("unfreeze_after needs a pretrained_encoder (--pretrained-encoder)")
+    if opts.unfreeze_after is not None and not opts.freeze_encoder:
+        raise ConfigError(
+            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder "
+            "(unfreeze_after with freeze_encoder=False)"
+        )
+    if opts.pretrained_encoder is None or not opts.freeze_encoder:
+        return None
+    return recipe.FREEZE_EPOCHS if opts.unfreeze_after is None else opts.unfreeze_after
+
+
 def train(
     name: str,
     series: list[Series],
@@ -178,7 +226,8 @@ def train(
 
     Raises:
         ConfigError: an untrainable model or bad settings. DataError: a part without labelled windows.
-        CheckpointError: a pre-trained encoder that does not fit the model.
+        CheckpointError: a pre-trained encoder that does not fit the model, an unreadable resume file.
+        ConfigError: a resume file of another run (model, options, data or split), named.
 
     Example:
         >>> result = train("bilstm_classifier", load_series("goog.csv", 5), DataSpec(), splits, "runs/a")
@@ -201,7 +250,7 @@ def train(
         state = model.state_dict()
         before = {k: state[k].detach().clone() for k in transfer.matched}
 
-    task = make_task(name, spec, train_set.y, class_weights=opts.class_weights)
+    task = make_task(name, spec, train_set.y, class_weights=opts.class_weights, options=opts.task_options())
     config = TrainerConfig(
         epochs=opts.epochs,
         lr=opts.lr,
@@ -212,13 +261,26 @@ def train(
         out_dir=os.fspath(out_dir),
         progress=opts.progress,
         device=opts.device,
-        unfreeze_after_epochs=opts.unfreeze_after if transfer is not None and opts.freeze_encoder else None,
+        unfreeze_after_epochs=unfreeze_epochs(opts),
     )
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
-    trainer = Trainer(model, task, config, checkpoint_extra=meta)
+    identity = run_identity(
+        name,
+        model,
+        spec,
+        splits,
+        {"train": (train_set.x, train_set.y), "val": (val_set.x, val_set.y)},
+        batch_size=opts.batch_size,
+        class_weights=opts.class_weights,
+        pretrained_encoder=opts.pretrained_encoder,
+        freeze_encoder=opts.freeze_encoder,
+    )
+    trainer = Trainer(model, task, config, checkpoint_extra=meta, run_identity=identity)
     trainer.fit(
-        batch_loader(train_set, opts.batch_size, seed=opts.seed), batch_loader(val_set, opts.batch_size)
+        batch_loader(train_set, opts.batch_size, seed=opts.seed),
+        batch_loader(val_set, opts.batch_size),
+        resume_from=opts.resume_from,
     )
     if trainer.best_checkpoint is None:
         raise ConfigError("training produced no checkpoint (the validation loss was never finite)")
