@@ -21,6 +21,7 @@ from neural_trader.workflows import (
     read_trained,
     train,
 )
+from neural_trader.workflows.run_identity import fingerprint
 
 TINY = ModelOptions(hidden_size=8, num_layers=1, num_heads=2)
 
@@ -79,3 +80,14 @@ def test_gathered_windows_feed_a_model_like_an_array(two_symbols):
     eager = make_windows(s, spec, scaler, split.test, gather=False).x
     np.testing.assert_array_equal(lazy[:, :, [0, 3]], eager[:, :, [0, 3]])
     assert torch.equal(torch.from_numpy(lazy[10:20]), torch.from_numpy(eager[10:20]))
+
+
+def test_the_resume_fingerprint_of_gathered_windows_is_that_of_the_materialised_ones(two_symbols):
+    spec = DataSpec(window=16, horizon=5)
+    s = two_symbols[1]
+    split = chronological_split(s.n_rows, horizon=5, index=s.index)
+    scaler = fit_scaler([s], {s.symbol: split.train}, spec)
+    w = make_windows(s, spec, scaler, split.train, gather=True)
+    assert isinstance(w.x, LazyWindows)
+    assert fingerprint(w.x, w.y) == fingerprint(np.asarray(w.x), w.y)
+    assert fingerprint(w.x, w.y) != fingerprint(np.asarray(w.x)[::-1], w.y)
