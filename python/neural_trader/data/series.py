@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
+from neural_trader.data.features import FEATURE_NAMES, feature_frame, feature_warmup
 from neural_trader.data.io import OHLCV_COLUMNS, load_ohlcv, symbol_of, validate_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, make_labels
 from neural_trader.errors import DataError
@@ -47,14 +47,21 @@ def feature_and_label_frames(
 
 
 def _rows(
-    bars: pd.DataFrame, horizons: Sequence[int], features: Sequence[str] | None, dead_zone: float
+    bars: pd.DataFrame,
+    horizons: Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+    out: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bars (with your columns), features and labels of validated ``bars`` after the warm-up."""
+    """Bars (with your columns), features (in ``out`` when given) and labels of validated ``bars`` after
+    the warm-up."""
     names = tuple(FEATURE_NAMES if features is None else features)
     warmup = feature_warmup(names)
     ohlcv = bars[list(OHLCV_COLUMNS)] if bars.shape[1] > len(OHLCV_COLUMNS) else bars
-    feats = make_features(ohlcv, columns=names).iloc[warmup:]
+    # Labels first: their transient copies of the bars are gone before the largest array, the (rows, F)
+    # feature matrix, is made; the bars are valid already, so the features do not copy them again.
     labels = make_labels(ohlcv, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    feats = feature_frame(ohlcv, names, out=out).iloc[warmup:]
     return bars.iloc[warmup:], feats, labels
 
 
@@ -129,15 +136,29 @@ def series_from_bars(
         >>> s.labels.columns[:2].tolist()            # doctest: +SKIP
         ['direction_5', 'trend_5']
     """
-    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
     prefix = f"{symbol}: " if symbol else ""
     try:
         valid = validate_ohlcv(bars, extra_columns=extra_columns, label_column=label_column)
     except DataError as exc:
         raise DataError(f"{prefix}{exc}") from exc
-    rows, feats, labels = _rows(valid, horizons, features, dead_zone)
+    return _series(symbol, valid, horizon, features, dead_zone)
+
+
+def _series(
+    symbol: str,
+    valid: pd.DataFrame,
+    horizon: int | Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+    out: np.ndarray | None = None,
+) -> Series:
+    """:func:`series_from_bars` of bars that ``validate_ohlcv`` returned (kept, not copied); the features
+    are written into ``out`` when it is given."""
+    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
+    rows, feats, labels = _rows(valid, horizons, features, dead_zone, out)
     if len(feats) == 0:
         warmup = feature_warmup(tuple(FEATURE_NAMES if features is None else features))
+        prefix = f"{symbol}: " if symbol else ""
         raise DataError(f"{prefix}{len(valid)} bars are fewer than the {warmup}-bar feature warm-up")
     if rows.shape[1] == len(OHLCV_COLUMNS):
         return Series(symbol, rows, feats, labels)
@@ -167,8 +188,15 @@ def load_series(
         >>> [s.symbol for s in load_series("data/", horizon=5)]   # doctest: +SKIP
         ['eurusd_hourly', 'goog_daily', 'sp500_daily']
     """
-    keep = {"extra_columns": extra_columns, "label_column": label_column}
-    data = load_ohlcv(path, nan_policy=nan_policy, **keep)
+    # Validated, your selected columns kept: each frame is used as it is.
+    data = load_ohlcv(path, nan_policy=nan_policy, extra_columns=extra_columns, label_column=label_column)
     if isinstance(data, pd.DataFrame):
         data = {symbol_of(path) or Path(path).stem: data}
-    return [series_from_bars(symbol, bars, horizon, **keep) for symbol, bars in data.items()]
+    # Every symbol's features are one block of rows of a single matrix: windows of all the symbols are then
+    # gathered from one array (one kernel call per batch), and nothing is copied to pool them.
+    matrix = np.empty((sum(len(bars) for bars in data.values()), len(FEATURE_NAMES)), dtype=np.float64)
+    series, lo = [], 0
+    for symbol, bars in data.items():
+        series.append(_series(symbol, bars, horizon, None, 0.0, out=matrix[lo : lo + len(bars)]))
+        lo += len(bars)
+    return series

@@ -60,20 +60,22 @@ def triple_barrier_classes(series: Series, spec: DataSpec) -> tuple[np.ndarray, 
     return label + np.float32(1.0), t1
 
 
-def _class_indices(series: Series, spec: DataSpec, rows: tuple[int, int] | None) -> np.ndarray:
+def _class_indices(series: Series, spec: DataSpec, parts: Sequence[tuple[int, int]] | None) -> np.ndarray:
     """Your class column as class indices of ``spec.classes`` (NaN where unlabelled).
 
     Raises:
-        DataError: a labelled row inside ``rows`` (default: all) whose value is not a training class.
+        DataError: a labelled row inside one of ``parts`` (``(start, stop)`` rows; default: all rows)
+            whose value is not a training class.
     """
     values = series.columns[spec.label_column].to_numpy(dtype=np.float64)
     classes = np.asarray(spec.classes, dtype=np.float64)
     idx = np.minimum(np.searchsorted(classes, values), len(classes) - 1)
     known = np.isfinite(values)
     unseen = known & (classes[idx] != values)
-    start, stop = rows if rows is not None else (0, len(values))
-    bad = np.flatnonzero(unseen[start:stop])
-    if bad.size:
+    for start, stop in parts if parts is not None else [(0, len(values))]:
+        bad = np.flatnonzero(unseen[start:stop])
+        if not bad.size:
+            continue
         row = start + int(bad[0])
         raise DataError(
             f"{series.symbol}: label column {spec.label_column!r} holds {values[row]:g} at row {row} "
@@ -83,7 +85,10 @@ def _class_indices(series: Series, spec: DataSpec, rows: tuple[int, int] | None)
 
 
 def labels_and_ends(
-    series: Series, spec: DataSpec, scaler: Scaler | None, rows: tuple[int, int] | None = None
+    series: Series,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    parts: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``(n_rows, L)`` float32 labels of ``spec`` (NaN where unknown) and each label's ``(n_rows,)``
     int64 end row (``-1`` where unknown).
@@ -92,8 +97,8 @@ def labels_and_ends(
         series: the rows.
         spec: which labels.
         scaler: the input scaler, for forecast targets (standardised like the inputs).
-        rows: the part being cut into windows; a class value outside the training classes is an error
-            only there.
+        parts: the parts (``(start, stop)`` rows) being cut into windows; a class value outside the
+            training classes is an error only there (default: anywhere).
 
     Raises:
         ConfigError: a forecast spec without the scaler its standardised targets need, or an unknown label
@@ -106,7 +111,7 @@ def labels_and_ends(
     if spec.label == "forecast":
         labels = _forecast_labels(series, spec, scaler)
     elif spec.label == "classes":
-        labels = _class_indices(series, spec, rows)[:, None]
+        labels = _class_indices(series, spec, parts)[:, None]
     elif spec.label == "values":
         if spec.label_column not in series.columns.columns:
             raise DataError(f"{series.symbol}: label column {spec.label_column!r} missing")

@@ -4,24 +4,28 @@ label matrices, the windows of one part of a split, and the scaler of the traini
 These are the functions the library loaders (:func:`~neural_trader.data.make_loaders`,
 :func:`~neural_trader.data.make_multi_symbol_loaders`) and the ``neural-trader`` workflows share:
 :func:`part_dataset` cuts every part of every road into :class:`~neural_trader.data.WindowDataset`
-windows, and :func:`fit_scaler` fits the one scaler on training rows only.
+windows, and :func:`fit_scaler` fits the one scaler on training rows only. The windows of
+:func:`make_windows` are gathered from the series' own feature matrix when read
+(:class:`~neural_trader.data.gathered.LazyWindows`), unless they are small enough to materialise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from neural_trader.data.candles import relative_candles
+from neural_trader.data.candles import RelativeCandles
 from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.gathered import LazyWindows, Transform, choose_windows
 from neural_trader.data.inputs import input_matrix
 from neural_trader.data.scaling import Scaler, fit_training_scaler
 from neural_trader.data.series import Series
 from neural_trader.data.spec import DataSpec
 from neural_trader.data.splits import PARTS, Split
 from neural_trader.data.targets import label_end_rows, labels_and_ends, select_labels
-from neural_trader.errors import ConfigError, DataError
+from neural_trader.errors import ConfigError, DataError, ShapeError
 
 # select_labels is kept importable from here, where it was first defined.
 __all__ = [
@@ -76,7 +80,8 @@ class Windows:
     """Windows of one part of one symbol.
 
     Attributes:
-        x: ``(N, window, F)`` float32 model inputs.
+        x: ``(N, window, F)`` float32 model inputs: an array, or (large data) a
+            :class:`~neural_trader.data.gathered.LazyWindows` that gathers the windows when indexed.
         y: ``(N, L)`` float32 labels, or None (unlabelled).
         end_rows: ``(N,)`` row of each window's last bar (``t0`` of its label span).
         dates: ``(N,)`` datetime64 of those bars.
@@ -86,7 +91,7 @@ class Windows:
             w.label_ends)`` purges by the labels' actual spans.
     """
 
-    x: np.ndarray
+    x: np.ndarray | LazyWindows
     y: np.ndarray | None
     end_rows: np.ndarray
     dates: np.ndarray
@@ -102,12 +107,18 @@ def make_windows(
     *,
     labelled: bool = True,
     raw_candles: bool = False,
+    gather: bool | None = None,
 ) -> Windows:
     """Windows lying inside ``rows`` (default: all rows); with ``labelled``, only those with a label.
 
     With ``raw_candles`` (candle inputs only), ``x`` holds the raw OHLCV rows instead of relative
     candles: the form augmentation needs (apply :func:`relative_candles` afterwards). Standardised
     columns and candles together take the spec's column order.
+
+    ``gather`` says how ``x`` is held: ``None`` (default) materialises the windows when they take at
+    most :data:`~neural_trader.data.gathered.EAGER_LIMIT_BYTES` and otherwise gathers them when read,
+    ``True`` always gathers them (:class:`~neural_trader.data.gathered.LazyWindows`), ``False`` always
+    materialises them. Both hold the same bits.
 
     Raises:
         DataError: the rows hold fewer bars than one window, no window has a label, or a column the spec
@@ -119,51 +130,85 @@ def make_windows(
         (180, 32, 28)
     """
     part = rows if rows is not None else (0, series.n_rows)
-    labels, ends = labels_and_ends(series, spec, scaler, part) if labelled else (None, None)
+    (windows,) = make_part_windows(
+        series, spec, scaler, [part], labelled=labelled, raw_candles=raw_candles, gather=gather
+    )
+    return windows
+
+
+def make_part_windows(
+    series: Series,
+    spec: DataSpec,
+    scaler: Scaler | None,
+    parts: Sequence[tuple[int, int]],
+    *,
+    labelled: bool = True,
+    raw_candles: bool = False,
+    gather: bool | None = None,
+) -> list[Windows]:
+    """:func:`make_windows` of several parts of one series (e.g. its train, validation and test rows), which
+    share one input matrix and one label matrix instead of building them once per part.
+
+    Raises:
+        DataError: a part with fewer bars than one window, no labelled window, or a column the spec reads
+            missing. ConfigError: standardised inputs without a scaler, raw candles with other inputs.
+    """
+    labels, ends = labels_and_ends(series, spec, scaler, parts) if labelled else (None, None)
+    values, row_scaler, transform = window_source(series, spec, scaler, raw_candles=raw_candles)
+    out = []
+    for part in parts:
+        ds = part_dataset(
+            values, labels, part, series.symbol, window=spec.window, scaler=row_scaler, lazy=True
+        )
+        x = LazyWindows([values], ds.window_starts, spec.window, scaler=row_scaler, transform=transform)
+        end_rows = ds.window_end_rows
+        dates = series.index[end_rows].to_numpy()
+        label_ends = None if ends is None else ends[end_rows]
+        out.append(Windows(choose_windows(x, gather), ds.labels, end_rows, dates, series.symbol, label_ends))
+    return out
+
+
+def window_source(
+    series: Series, spec: DataSpec, scaler: Scaler | None, *, raw_candles: bool = False
+) -> tuple[np.ndarray, Scaler | None, Transform | None]:
+    """The ``(rows, F)`` float64 matrix of the spec's input columns (in its order) that the windows are cut
+    from, the scaler applied as they are gathered, and the transform of each gathered batch (relative
+    candles).
+
+    Built-in features alone are the series' own feature frame seen as a C-contiguous array (no copy: the
+    symbols of a folder then share one matrix); other column sets are gathered into one matrix. With
+    candles among other inputs, the scaler leaves the candle columns as they are (mean 0, std 1: the same
+    bits as raw values) and :class:`~neural_trader.data.candles.RelativeCandles` turns them into relative
+    candles window by window.
+
+    Raises:
+        ConfigError: standardised inputs without a scaler, or raw candles with other inputs.
+        DataError: a column the spec reads missing.
+    """
     scaled, candles = spec.scaled_columns, spec.candle_columns
     if raw_candles and scaled:
         raise ConfigError("raw candle windows need candle inputs alone (--inputs candles)")
-    blocks = {}
-    if scaled:
-        if scaler is None:
-            raise ConfigError("standardised inputs need the scaler fit on the training rows")
-        values = input_matrix(series, scaled)
-        blocks["scaled"] = part_dataset(
-            values, labels, part, series.symbol, window=spec.window, scaler=scaler
+    bars = series.bars[list(candles)].to_numpy(dtype=np.float64) if candles else None
+    if bars is not None and not scaled:
+        return np.ascontiguousarray(bars), None, None if raw_candles else RelativeCandles()
+    if scaler is None:
+        raise ConfigError("standardised inputs need the scaler fit on the training rows")
+    if bars is None:
+        return np.ascontiguousarray(input_matrix(series, scaled)), scaler, None
+    if scaler.n_features != len(scaled):
+        raise ShapeError(
+            f"scaler has {scaler.n_features} features but {len(scaled)} columns are standardised"
         )
-    if candles:
-        values = series.bars[list(candles)].to_numpy(dtype=np.float64)
-        blocks["candles"] = part_dataset(values, labels, part, series.symbol, window=spec.window, scaler=None)
-    ds = next(iter(blocks.values()))
-    x = _combine(blocks, spec, raw_candles)
-    dates = series.index[ds.window_end_rows].to_numpy()
-    window_ends = None if ends is None else ends[ds.window_end_rows]
-    return Windows(
-        np.ascontiguousarray(x, dtype=np.float32),
-        ds.labels,
-        ds.window_end_rows,
-        dates,
-        series.symbol,
-        window_ends,
-    )
-
-
-def _combine(blocks: dict[str, WindowDataset], spec: DataSpec, raw_candles: bool) -> np.ndarray:
-    """The windows' columns in the spec's order: standardised columns, relative (or raw) candles."""
-    parts: list[tuple[tuple[str, ...], np.ndarray]] = []
-    if "scaled" in blocks:
-        parts.append((spec.scaled_columns, blocks["scaled"].windows))
-    if "candles" in blocks:
-        raw = blocks["candles"].windows
-        parts.append((spec.candle_columns, raw if raw_candles else relative_candles(raw)))
-    if len(parts) == 1:
-        return parts[0][1]
     columns = spec.input_columns
-    n, window = parts[0][1].shape[:2]
-    x = np.empty((n, window, len(columns)), dtype=np.float32)
-    for names, values in parts:
-        x[:, :, [columns.index(c) for c in names]] = values
-    return x
+    values = np.empty((series.n_rows, len(columns)), dtype=np.float64)
+    at_scaled = [columns.index(c) for c in scaled]
+    at_candles = [columns.index(c) for c in candles]
+    values[:, at_scaled] = input_matrix(series, scaled)
+    values[:, at_candles] = bars
+    mean, std = [0.0] * len(columns), [1.0] * len(columns)
+    for k, at in enumerate(at_scaled):
+        mean[at], std[at] = scaler.mean[k], scaler.std[k]
+    return values, Scaler(tuple(mean), tuple(std), columns), RelativeCandles(tuple(at_candles))
 
 
 def check_label_ends(series: Series, spec: DataSpec, split: Split) -> None:

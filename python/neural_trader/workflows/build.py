@@ -137,11 +137,20 @@ def torch_outputs(
     return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
 
 
-def native_outputs(engine: Any, x: np.ndarray, spec: DataSpec | None = None) -> dict[str, np.ndarray]:
+def native_outputs(
+    engine: Any, x: np.ndarray, spec: DataSpec | None = None, *, batch_size: int = 4096
+) -> dict[str, np.ndarray]:
     """The outputs of a :class:`~neural_trader.native.NativeModel` on windows ``x``, mapped by the
-    declaration of the model the engine serves."""
+    declaration of the model the engine serves (``batch_size`` windows at a time, so windows gathered
+    when read are never all materialised)."""
     horizon = spec.horizon if spec is not None else None
-    return _with_proba(MODELS[engine.model].native_output_dict(engine.predict(x), horizon=horizon))
+    declared = MODELS[engine.model]
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, max(len(x), 1), batch_size):
+        xb = np.ascontiguousarray(x[start : start + batch_size])
+        for k, v in declared.native_output_dict(engine.predict(xb), horizon=horizon).items():
+            chunks.setdefault(k, []).append(v)
+    return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
 
 
 def _first_line(doc: str | None) -> str:
