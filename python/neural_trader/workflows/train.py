@@ -3,11 +3,12 @@ pre-trained encoder, keep the best epoch, and score it on the test part.
 
 Every symbol is split on its own rows (one split each); the spec's inputs are resolved to an explicit
 column list (:func:`~neural_trader.data.resolve_spec`); the scaler is fit on the training rows of all
-symbols together; training windows of all symbols are pooled and shuffled. Each part's labels must end
-before the next part starts, by their actual end rows (:func:`~neural_trader.data.check_label_ends`). The
-checkpoint (``best.safetensors``, the epoch with the lowest validation loss) carries in its metadata
-everything that ``evaluate`` and ``predict`` need to rebuild the same inputs: the resolved data spec, the
-scaler (and a regression label's scaler), every symbol's split and the dates of its parts.
+symbols together; training windows of all symbols are pooled and shuffled, gathered batch by batch from
+the input rows unless they are small (:func:`pool`). Each part's labels must end before the next part
+starts, by their actual end rows (:func:`~neural_trader.data.check_label_ends`). The checkpoint
+(``best.safetensors``, the epoch with the lowest validation loss) carries in its metadata everything that
+``evaluate`` and ``predict`` need to rebuild the same inputs: the resolved data spec, the scaler (and a
+regression label's scaler), every symbol's split and the dates of its parts.
 """
 
 from __future__ import annotations
