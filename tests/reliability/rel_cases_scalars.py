@@ -502,6 +502,8 @@ def _accepts(field: dataclasses.Field, label: str, value: Any, cls: type) -> boo
         return True
     if name in ("horizons", "head_hidden", "decoder_hidden") and label == "list":
         return True
+    if name == "num_classes" and label == "zero":  # no classes: one real output (a regression head)
+        return True
     return False
 
 

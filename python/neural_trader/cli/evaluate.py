@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     models = [read_trained(p) for p in args.checkpoint]
-    series = load_bars(args.data, models[0].spec.horizons or models[0].spec.horizon, args)
+    series = load_bars(args.data, models[0].spec.horizons or models[0].spec.horizon, args, models[0].spec)
     out = Path(args.out) if args.out else Path(args.checkpoint[0]).parent / "report"
     refuse_overwriting_inputs(
         {"--out": report_paths(out, [s.symbol for s in series])},
@@ -110,10 +110,13 @@ def run(args: argparse.Namespace) -> int:
         for part in (c, *c.get("other_labels", [])):
             overall = part["sections"][-1]
             label = f" ({part['label']})" if c.get("other_labels") else ""
+            if "up_share" in overall:
+                shares = f"share up {overall['up_share']:.3f}"
+            else:
+                shares = "shares " + ", ".join(f"{k} {v:.3f}" for k, v in overall["class_shares"].items())
             line(
                 "test windows",
-                f"{overall['windows']}, {overall['first']} .. {overall['last']}, "
-                f"share up {overall['up_share']:.3f}{label}",
+                f"{overall['windows']}, {overall['first']} .. {overall['last']}, {shares}{label}",
             )
             for name, scores in overall["scores"].items():
                 ba, mcc = scores["balanced_accuracy"], scores["mcc"]
@@ -122,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
         f = doc["forecast"]
         line("test windows", f"{f['windows']}, {f['first']} .. {f['last']}")
         for name, iv in f["mae"].items():
-            line(name, f"MAE {interval(iv, '{:.4g}')}")
+            ic = f"   IC {interval(f['ic'][name])}" if "ic" in f else ""
+            line(name, f"MAE {interval(iv, '{:.4g}')}{ic}")
     line("report", f"{written[0]} (+ {', '.join(p.name for p in written[1:])})")
     print(f"Verdict: {doc['verdict']}")
     return 0

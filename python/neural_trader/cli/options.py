@@ -130,10 +130,13 @@ def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
     if inputs:
         g.add_argument(
             "--inputs",
-            choices=("features", "candles"),
-            default="features",
-            help="features: 28 causal features, standardised on training rows; candles: scale-free "
-            "relative OHLCV (needed by --augment) (default: features)",
+            nargs="+",
+            default=["features"],
+            metavar="INPUT",
+            help="the columns of each window step, in order: features (28 causal features), candles "
+            "(scale-free relative OHLCV, needed by --augment), a built-in feature's name, or your own "
+            "columns of the bars file by name or glob pattern (quote it: 'sent_*'; they must be known at "
+            "the bar's close); all but the candles are standardised on training rows (default: features)",
         )
 
 
@@ -188,11 +191,24 @@ def line(key: str, value: object) -> None:
     print(f"{key:<20} {value}")
 
 
-def load_bars(path: str, horizon: int | list[int], args: argparse.Namespace) -> list[Any]:
-    """The series of a bars file or folder (labels for each horizon), with the command's ``--nan-policy``."""
+def load_bars(
+    path: str, horizon: int | list[int], args: argparse.Namespace, spec: Any = None, *, labels: bool = True
+) -> list[Any]:
+    """The series of a bars file or folder (labels for each horizon), with the command's ``--nan-policy``,
+    keeping the columns of your own that ``spec`` reads (its input columns and, with ``labels``, its label
+    column)."""
     from neural_trader.data import load_series
 
-    return load_series(path, horizon, nan_policy=args.nan_policy)
+    if spec is None:
+        return load_series(path, horizon, nan_policy=args.nan_policy)
+    label_column = spec.label_column if labels else None
+    return load_series(
+        path,
+        horizon,
+        nan_policy=args.nan_policy,
+        extra_columns=spec.file_columns(),
+        label_column=label_column,
+    )
 
 
 def interval(d: dict[str, Any], fmt: str = "{:.3f}") -> str:

@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     )
     device = setup(args)
     trained = read_trained(args.checkpoint)
-    series = load_bars(args.data, trained.spec.horizons or trained.spec.horizon, args)
+    # The label column is not needed to predict: new bars have no labels yet.
+    series = load_bars(
+        args.data, trained.spec.horizons or trained.spec.horizon, args, trained.spec, labels=False
+    )
     frame = predict(trained, series, use_native=args.native, device=device)
     out = Path(args.output)
     if out.parent != Path(""):

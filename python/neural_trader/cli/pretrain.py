@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     )
     device = setup(args)
     spec = DataSpec(inputs=args.inputs, window=args.window, horizon=args.horizon)
-    series = load_bars(args.input, args.horizon, args)
+    series = load_bars(args.input, args.horizon, args, spec)
     rest = (1.0 - args.train_fraction) / 2
     splits, where = choose_splits(
         series,
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     line(
         "encoder",
         f"{args.output} (lstm_encoder: hidden {args.hidden_size}, {args.num_layers} layer(s), "
-        f"{spec.inputs} inputs)",
+        f"{spec.describe_inputs()} inputs)",
     )
     line(
         "rows",

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli import task_options
+from neural_trader.cli import labels, task_options
 from neural_trader.cli.options import (
     UsageError,
     line,
@@ -95,6 +95,7 @@ def add(sub: Any) -> None:
         help="print the transfer report and, per loaded tensor, its norm and how far fine-tuning moved it",
     )
     window_options(p)
+    labels.add(p)
     split_options(p)
     run_options(p)
     p.set_defaults(func=run)
@@ -102,19 +103,12 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Trains, then prints the windows, epochs, test scores and the checkpoint."""
-    from neural_trader.workflows import DataSpec, ModelOptions, TrainOptions, choose_splits, task_of, train
+    from neural_trader.workflows import ModelOptions, TrainOptions, choose_splits, task_of, train
 
     device = setup(args)
     task = task_of(args.model)
     task_options.check(args, task)
-    spec = DataSpec(
-        task=task,
-        inputs=args.inputs,
-        window=args.window,
-        horizon=args.horizon,
-        targets=args.targets if task == "forecast" else [],
-        horizons=args.horizons,
-    )
+    spec = labels.data_spec(args, task)
     schedule = task_options.teacher_forcing(args)
     if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
         raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
@@ -127,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         {"--out": [os.path.join(out, name) for name in RUN_FILES]},
         {"--data": args.data, "--split": args.split, "--pretrained-encoder": args.pretrained_encoder},
     )
-    series = load_bars(args.data, spec.horizons, args)
+    series = load_bars(args.data, spec.horizons, args, spec)
     splits, where = choose_splits(series, horizon=spec.horizon, split_file=args.split, fold=args.fold)
     result = train(
         args.model,
@@ -160,7 +154,14 @@ def run(args: argparse.Namespace) -> int:
         ),
         source=args.data,
     )
-    line("model", f"{args.model} ({task} task, {spec.inputs} inputs, windows of {spec.window} bars)")
+    trained = result.spec or spec
+    inputs = trained.describe_inputs()
+    line("model", f"{args.model} ({trained.objective} task, {inputs} inputs, windows of {spec.window} bars)")
+    if trained.user_columns or inputs not in ("features", "candles"):
+        line("inputs", f"{len(trained.input_columns)} columns: {', '.join(trained.input_columns)}")
+    if trained.label != task:
+        classes = f", classes {', '.join(trained.class_names())}" if trained.num_classes else ""
+        line("label", f"{trained.label_columns()[0]} ({trained.horizon} bars ahead{classes})")
     if task == "trend":
         line("horizons", f"{', '.join(map(str, spec.horizons))} bars (splits and embargo by {spec.horizon})")
     tf = task_options.describe(schedule, args.epochs)
@@ -172,12 +173,13 @@ def run(args: argparse.Namespace) -> int:
     if result.transfer is not None:
         line("encoder", result.transfer.summary().splitlines()[0])
     metrics = result.test_metrics
-    shown = [k for k in ("balanced_accuracy", "mcc", "roc_auc", "accuracy", "mae", "rmse") if k in metrics]
-    shown = shown or sorted(metrics)
+    names = ("balanced_accuracy", "mcc", "roc_auc", "accuracy", "mae", "rmse", "ic")
+    shown = [k for k in names if k in metrics] or sorted(metrics)
     line("test", ", ".join(f"{k} {metrics[k]:.4g}" for k in shown) + f" (loss {metrics['loss']:.4g})")
-    if task != "forecast":
+    if trained.num_classes:
+        chance = "0.5" if trained.num_classes == 2 else f"1/{trained.num_classes}"
         print(
-            f"{'':<20} (a constant prediction scores balanced accuracy 0.5 and MCC 0; run `evaluate` "
+            f"{'':<20} (a constant prediction scores balanced accuracy {chance} and MCC 0; run `evaluate` "
             "for baselines and intervals)"
         )
     line("checkpoint", result.checkpoint)

@@ -8,6 +8,8 @@ nothing outside the window itself, so it is causal by construction and needs no 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from neural_trader.errors import DataError, ShapeError
@@ -41,3 +43,28 @@ def relative_candles(windows: np.ndarray) -> np.ndarray:
         v = np.log1p(np.maximum(x[..., 4:5], 0.0))
         out = np.concatenate([out, v - v.mean(axis=1, keepdims=True)], axis=2)
     return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RelativeCandles:
+    """:func:`relative_candles` applied to the candle columns of ``(N, T, F)`` windows, in place; the other
+    columns are left as they are. The transform of gathered windows whose inputs hold candles (equal
+    transforms let the windows of several symbols be pooled).
+
+    Attributes:
+        columns: positions of the OHLC(V) columns, in that order; empty: every column is a candle column.
+
+    Example:
+        >>> w = np.array([[[7.0, 100.0, 101.0, 99.0, 100.0], [8.0, 100.0, 102.0, 99.0, 101.0]]], np.float32)
+        >>> RelativeCandles((1, 2, 3, 4))(w)[0, :, [0, 4]].tolist()
+        [[7.0, 8.0], [-0.00995033048093319, 0.0]]
+    """
+
+    columns: tuple[int, ...] = ()
+
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        if not self.columns:
+            return relative_candles(windows)
+        at = list(self.columns)
+        windows[:, :, at] = relative_candles(windows[:, :, at])
+        return windows

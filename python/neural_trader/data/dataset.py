@@ -11,9 +11,10 @@ Two modes give identical samples:
 * **eager** (default): every window is materialised at construction by the Rust kernel
   ``sliding_windows``, with the z-score fused into the copy. Fastest per epoch; needs
   ``N * window * F * 4`` bytes.
-* **lazy**: only window start rows are stored; ``__getitem__`` slices the series and normalises that one
-  window. Memory stays at the size of the series, which may itself be a ``np.memmap`` on disk, so data
-  larger than memory works with a ``DataLoader`` and workers.
+* **lazy**: only window start rows are stored; a ``DataLoader`` batch is gathered from the series in one
+  call of the Rust kernel ``gather_windows`` (``__getitems__``; one window at a time for a series that is
+  not C-contiguous float32/float64). Memory stays at the size of the series, which may itself be a
+  ``np.memmap`` on disk, so data larger than memory works with a ``DataLoader`` and workers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from neural_trader import kernels
+from neural_trader.data.gathered import LazyWindows
 from neural_trader.data.scaling import Scaler
 from neural_trader.errors import ConfigError, DataError, ShapeError
 from neural_trader.validation import positive_int
@@ -118,10 +120,13 @@ class WindowDataset(Dataset):
         self.window_starts: np.ndarray = starts
         self.window_end_rows: np.ndarray = ends
         self.windows: np.ndarray | None = None
+        self._gather: LazyWindows | None = None
         if not lazy:
             self.windows = _materialise(series, start, stop, window, stride, scaler)
             if keep is not None and len(keep) != len(self.windows):
                 self.windows = self.windows[keep]
+        elif _borrowable(series):
+            self._gather = LazyWindows([series], starts, window, scaler=scaler)
         self._labels_t = None if self.labels is None else torch.from_numpy(self.labels)
 
     def __len__(self) -> int:
@@ -136,6 +141,26 @@ class WindowDataset(Dataset):
             values = self.scaler.transform(rows) if self.scaler is not None else rows.astype(np.float32)
             x = torch.from_numpy(values)
         return x if self._labels_t is None else (x, self._labels_t[i])
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """The samples of one ``DataLoader`` batch, gathered at once in lazy mode (the default collate
+        function stacks them as it stacks ``__getitem__``'s)."""
+        if self._gather is None:
+            return [self[i] for i in indices]
+        rows = np.asarray(indices, dtype=np.int64)
+        xs = torch.from_numpy(self._gather.gather(rows)).unbind(0)
+        if self._labels_t is None:
+            return list(xs)
+        return list(zip(xs, self._labels_t[torch.from_numpy(rows)].unbind(0), strict=True))
+
+
+def _borrowable(series: np.ndarray) -> bool:
+    """Whether the gather kernel reads ``series`` in place (no copy of a large or memory-mapped series)."""
+    return (
+        isinstance(series, np.ndarray)
+        and series.dtype in (np.float32, np.float64)
+        and series.flags.c_contiguous
+    )
 
 
 def _materialise(

@@ -59,7 +59,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from neural_trader.data.io import validate_ohlcv
-from neural_trader.errors import ConfigError
+from neural_trader.errors import ConfigError, ShapeError
 
 #: Leading NaN rows of each feature (its warm-up), in the order :func:`make_features` returns them.
 FEATURE_WARMUP: dict[str, int] = {
@@ -93,6 +93,8 @@ FEATURE_WARMUP: dict[str, int] = {
     "sma_ratio_50": 49,
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_WARMUP)
+#: Rows of the CCI's mean deviation computed at a time (each row is computed on its own: same bits).
+_CCI_BLOCK_ROWS = 65536
 
 
 def feature_warmup(columns: Sequence[str] = FEATURE_NAMES) -> int:
@@ -131,9 +133,45 @@ def make_features(
     """
     names = tuple(FEATURE_NAMES if columns is None else columns)
     _check_names(names)
-    bars = validate_ohlcv(bars)
-    out = pd.DataFrame({name: _FEATURES[name](bars) for name in names}, index=bars.index)
+    out = feature_frame(validate_ohlcv(bars), names)
     return out.iloc[feature_warmup(names) :] if drop_warmup else out
+
+
+def feature_frame(
+    valid: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES, *, out: np.ndarray | None = None
+) -> pd.DataFrame:
+    """:func:`make_features` of bars that :func:`~neural_trader.data.validate_ohlcv` already returned (as
+    :func:`~neural_trader.data.series_from_bars` has them), without validating (copying) them again.
+
+    The frame views one C-contiguous ``(rows, F)`` float64 array, so ``frame.to_numpy()`` is that array
+    (what the window kernels read in place), and each feature's pandas intermediates are freed before the
+    next feature is computed.
+
+    Args:
+        valid: validated bars.
+        names: the features, in order.
+        out: the C-contiguous float64 ``(rows, F)`` array to fill and view, e.g. one block of rows of a
+            matrix that holds several symbols (:func:`~neural_trader.data.load_series` does so).
+
+    Raises:
+        ConfigError: an unknown feature name. ShapeError: ``out`` of another shape or layout.
+
+    Example:
+        >>> feats = feature_frame(validate_ohlcv(bars), ["log_return", "rsi_14"])   # doctest: +SKIP
+        >>> feats.to_numpy().flags.c_contiguous                                     # doctest: +SKIP
+        True
+    """
+    _check_names(names)
+    shape = (len(valid), len(names))
+    if out is None:
+        values = np.empty(shape, dtype=np.float64)
+    elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ShapeError(f"out must be a C-contiguous float64 array of shape {shape}")
+    else:
+        values = out
+    for k, name in enumerate(names):
+        values[:, k] = _FEATURES[name](valid).to_numpy(dtype=np.float64)
+    return pd.DataFrame(values, index=valid.index, columns=list(names), copy=False)
 
 
 def _check_names(names: Sequence[str]) -> None:
@@ -146,10 +184,16 @@ def _check_names(names: Sequence[str]) -> None:
         raise ConfigError(f"feature columns repeat a name: {list(names)}")
 
 
+# The features below free each intermediate series as soon as it is used (del): on millions of rows a
+# feature then needs a few columns of working memory, not ten. The operations, and so the bits, are the
+# same as when written as one expression.
+
+
 def _safe_ratio(num: pd.Series, den: pd.Series, neutral: float) -> pd.Series:
     """``num / den``, or ``neutral`` where ``den`` is 0; NaN stays NaN (warm-up)."""
-    den_ok = den.where(den != 0)
-    return (num / den_ok).where(den != 0, neutral).where(num.notna() & den.notna())
+    nonzero = den != 0
+    ratio = (num / den.where(nonzero)).where(nonzero, neutral)
+    return ratio.where(num.notna() & den.notna())
 
 
 def _ema(series: pd.Series, span: int) -> pd.Series:
@@ -176,12 +220,13 @@ def _volume_zscore(bars: pd.DataFrame) -> pd.Series:
 def _rsi(bars: pd.DataFrame) -> pd.Series:
     diff = bars.close.diff()
     # diff is NaN on row 0; like ta, that row counts as "no move", which fixes the warm-up at 13.
-    up = diff.where(diff > 0, 0.0)
-    down = -diff.where(diff < 0, 0.0)
-    avg_up, avg_down = _wilder(up, 14), _wilder(down, 14)
+    avg_up = _wilder(diff.where(diff > 0, 0.0), 14)
+    avg_down = _wilder(-diff.where(diff < 0, 0.0), 14)
+    del diff
+    moved, known = (avg_up + avg_down) != 0, avg_up.notna()
     rsi = 100 - 100 / (1 + _safe_ratio(avg_up, avg_down, np.inf))
     # No move at all in the lookback: neither overbought nor oversold (ta would say 100).
-    return rsi.where((avg_up + avg_down) != 0, 50.0).where(avg_up.notna())
+    return rsi.where(moved, 50.0).where(known)
 
 
 def _ppo(bars: pd.DataFrame) -> pd.Series:
@@ -194,19 +239,23 @@ def _ppo_signal(bars: pd.DataFrame) -> pd.Series:
 
 
 def _true_range(bars: pd.DataFrame) -> pd.Series:
-    prev_close = bars.close.shift(1)
+    high, low = bars.high.to_numpy(), bars.low.to_numpy()
+    prev_close = bars.close.shift(1).to_numpy()
     # fmax skips the NaN of row 0, where the true range is just high - low.
-    spans = [bars.high - bars.low, (bars.high - prev_close).abs(), (bars.low - prev_close).abs()]
-    return pd.Series(np.fmax.reduce([s.to_numpy() for s in spans]), index=bars.index)
+    out = high - low
+    np.fmax(out, np.abs(high - prev_close), out=out)
+    np.fmax(out, np.abs(low - prev_close), out=out)
+    return pd.Series(out, index=bars.index)
 
 
 def _atr_pct(bars: pd.DataFrame) -> pd.Series:
-    true_range = _true_range(bars)
+    seeded = _true_range(bars)
     # Wilder's ATR seeds with the mean of the first 14 true ranges, then recurses with alpha = 1/14.
-    seeded = true_range.copy()
+    first = seeded.iloc[:14].mean()
     seeded.iloc[:13] = np.nan
-    seeded.iloc[13:14] = true_range.iloc[:14].mean()
+    seeded.iloc[13:14] = first
     atr = seeded.ewm(alpha=1 / 14, adjust=False, ignore_na=True).mean()
+    del seeded
     return 100 * atr / bars.close
 
 
@@ -217,45 +266,76 @@ def _bollinger(bars: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _percent_b(bars: pd.DataFrame) -> pd.Series:
-    _, upper, lower = _bollinger(bars)
-    return _safe_ratio(bars.close - lower, upper - lower, 0.5)
+    middle, upper, lower = _bollinger(bars)
+    del middle
+    width = upper - lower
+    del upper
+    above = bars.close - lower
+    del lower
+    return _safe_ratio(above, width, 0.5)
 
 
 def _band_width(bars: pd.DataFrame) -> pd.Series:
     middle, upper, lower = _bollinger(bars)
-    return 100 * (upper - lower) / middle
+    width = upper - lower
+    del upper, lower
+    return 100 * width / middle
 
 
 def _stoch_k(bars: pd.DataFrame) -> pd.Series:
     low, high = bars.low.rolling(14).min(), bars.high.rolling(14).max()
-    return 100 * _safe_ratio(bars.close - low, high - low, 0.5)
+    above, span = bars.close - low, high - low
+    del low, high
+    return 100 * _safe_ratio(above, span, 0.5)
 
 
 def _williams_r(bars: pd.DataFrame) -> pd.Series:
     low, high = bars.low.rolling(14).min(), bars.high.rolling(14).max()
-    return -100 * _safe_ratio(high - bars.close, high - low, 0.5)
+    below, span = high - bars.close, high - low
+    del low, high
+    return -100 * _safe_ratio(below, span, 0.5)
+
+
+def _mean_deviation(values: np.ndarray, n: int) -> np.ndarray:
+    """Mean absolute deviation from the mean of the trailing ``n`` values (NaN on the first ``n - 1``)."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= n:
+        windows = sliding_window_view(values, n)  # trailing windows: row t sees rows t-n+1..t
+        # A block of rows at a time: the deviations of all windows at once would take n columns.
+        for lo in range(0, len(windows), _CCI_BLOCK_ROWS):
+            block = windows[lo : lo + _CCI_BLOCK_ROWS]
+            out[n - 1 + lo : n - 1 + lo + len(block)] = np.abs(
+                block - block.mean(axis=1, keepdims=True)
+            ).mean(axis=1)
+    return out
 
 
 def _cci(bars: pd.DataFrame) -> pd.Series:
     typical = (bars.high + bars.low + bars.close) / 3
-    values = typical.to_numpy()
-    mean_dev = np.full(len(values), np.nan)
-    if len(values) >= 20:
-        windows = sliding_window_view(values, 20)  # trailing windows: row t sees rows t-19..t
-        mean_dev[19:] = np.abs(windows - windows.mean(axis=1, keepdims=True)).mean(axis=1)
-    sma = typical.rolling(20).mean()
-    return _safe_ratio(typical - sma, 0.015 * pd.Series(mean_dev, index=bars.index), 0.0)
+    scale = 0.015 * pd.Series(_mean_deviation(typical.to_numpy(), 20), index=bars.index)
+    above = typical - typical.rolling(20).mean()
+    del typical
+    return _safe_ratio(above, scale, 0.0)
 
 
 def _mfi(bars: pd.DataFrame) -> pd.Series:
     typical = (bars.high + bars.low + bars.close) / 3
     prev = typical.shift(1)
+    rising, falling = typical > prev, typical < prev
     flow = typical * bars.volume
+    del typical, prev
     # Row 0 has no previous price, so its flow counts as neither in nor out (as in ta).
-    inflow = flow.where(typical > prev, 0.0).rolling(14).sum()
-    outflow = flow.where(typical < prev, 0.0).rolling(14).sum()
+    inflow = flow.where(rising, 0.0).rolling(14).sum()
+    outflow = flow.where(falling, 0.0).rolling(14).sum()
+    del flow, rising, falling
+    flowing, known = (inflow + outflow) != 0, inflow.notna()
     mfi = 100 - 100 / (1 + _safe_ratio(inflow, outflow, np.inf))
-    return mfi.where((inflow + outflow) != 0, 50.0).where(inflow.notna())
+    return mfi.where(flowing, 50.0).where(known)
+
+
+def _ppo_hist(bars: pd.DataFrame) -> pd.Series:
+    ppo = _ppo(bars)
+    return ppo - _ema(ppo, 9)  # ppo - ppo_signal, the PPO computed once
 
 
 def _sma_ratio(bars: pd.DataFrame, window: int) -> pd.Series:
@@ -279,7 +359,7 @@ _FEATURES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "rsi_14": _rsi,
     "ppo": _ppo,
     "ppo_signal": _ppo_signal,
-    "ppo_hist": lambda b: _ppo(b) - _ppo_signal(b),
+    "ppo_hist": _ppo_hist,
     "atr_pct_14": _atr_pct,
     "bb_percent_b_20": _percent_b,
     "bb_width_20": _band_width,

@@ -17,22 +17,32 @@ Policies, chosen explicitly because silent repairs are how look-ahead bugs and f
   close, ``high``/``low`` are widened to cover the repaired ``open``/``close``, a missing volume becomes
   0), and raises if the first row needs a repair (there is no earlier bar to fill from).
 * **Inf** is always an error: no policy can make it a price.
-* Columns other than OHLCV and the time column are dropped.
+* **Your columns.** Other columns are dropped unless selected with ``extra_columns`` (names or glob
+  patterns) or ``label_column``; the selected ones are kept after ``volume`` and checked as
+  :mod:`neural_trader.data.columns` describes (numeric, finite, NaN per ``nan_policy`` for inputs).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import lzma
 import os
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from neural_trader.data.columns import (
+    check_selectors,
+    forward_fill_columns,
+    numeric_column,
+    read_user_columns,
+)
 from neural_trader.errors import ConfigError, DataError
 from neural_trader.files import require_regular_file
 
@@ -48,7 +58,11 @@ BAR_FILE_SUFFIXES: tuple[str, ...] = _CSV_SUFFIXES + _PARQUET_SUFFIXES
 
 
 def load_ohlcv(
-    source: str | os.PathLike[str] | pd.DataFrame, *, nan_policy: NanPolicy = "raise"
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    nan_policy: NanPolicy = "raise",
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Loads OHLCV bars of one symbol (a file or a DataFrame) or of many (a folder) and validates them.
 
@@ -57,6 +71,8 @@ def load_ohlcv(
             folder of such files (one symbol per file, the symbol being the file name without suffix;
             other files are ignored), or a DataFrame.
         nan_policy: ``"raise"``, ``"drop"`` or ``"ffill"``, see the module docstring.
+        extra_columns: your input columns to keep (names or glob patterns), see :func:`validate_ohlcv`.
+        label_column: your label column to keep, see :func:`validate_ohlcv`.
 
     Returns:
         For a file or a DataFrame, the canonical frame (see :func:`validate_ohlcv`). For a folder, a dict
@@ -76,17 +92,24 @@ def load_ohlcv(
         ['eurusd_hourly', 'goog_daily', 'sp500_daily']
     """
     _check_policy(nan_policy)
+    keep = {"extra_columns": extra_columns, "label_column": label_column}
     if isinstance(source, pd.DataFrame):
-        return validate_ohlcv(source, nan_policy=nan_policy)
+        return validate_ohlcv(source, nan_policy=nan_policy, **keep)
     path = Path(source)
     if path.is_dir():
-        return _load_folder(path, nan_policy)
+        return _load_folder(path, nan_policy, keep)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    return _load_file(path, nan_policy)
+    return _load_file(path, nan_policy, keep)
 
 
-def validate_ohlcv(frame: pd.DataFrame, *, nan_policy: NanPolicy = "raise") -> pd.DataFrame:
+def validate_ohlcv(
+    frame: pd.DataFrame,
+    *,
+    nan_policy: NanPolicy = "raise",
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
+) -> pd.DataFrame:
     """Checks a frame of bars and returns its canonical form (a new frame; the input is not modified).
 
     The time comes from a column named ``timestamp``, ``datetime``, ``date`` or ``time`` (any case), or
@@ -95,14 +118,19 @@ def validate_ohlcv(frame: pd.DataFrame, *, nan_policy: NanPolicy = "raise") -> p
     Args:
         frame: the bars.
         nan_policy: ``"raise"``, ``"drop"`` or ``"ffill"``, see the module docstring.
+        extra_columns: other columns to keep as inputs, by exact name or glob pattern (case-sensitive);
+            numeric, finite, NaN handled by ``nan_policy`` (:mod:`neural_trader.data.columns`).
+        label_column: another column to keep as a label: numeric, never infinite, NaN = no label.
 
     Returns:
         A frame indexed by a strictly increasing ``DatetimeIndex`` named ``timestamp`` with float64
-        columns ``open, high, low, close, volume``.
+        columns ``open, high, low, close, volume``, then the selected extra columns in file order, then
+        the label column.
 
     Raises:
         DataError: naming the column or the first bad row, e.g.
-            ``"row 17 (2004-09-13): high 101.2 < max(open, close) 102"``.
+            ``"row 17 (2004-09-13): high 101.2 < max(open, close) 102"``; a selected column that is
+            missing or not numeric. ConfigError: the label column also selected as an input.
 
     Example:
         >>> raw = pd.DataFrame({"Date": ["2024-01-02", "2024-01-03"], "Open": [1, 2], "High": [2, 3],
@@ -111,6 +139,9 @@ def validate_ohlcv(frame: pd.DataFrame, *, nan_policy: NanPolicy = "raise") -> p
         np.float64(3.0)
     """
     _check_policy(nan_policy)
+    selectors = check_selectors(extra_columns)
+    if label_column is not None and (not isinstance(label_column, str) or not label_column.strip()):
+        raise ConfigError(f"label_column must be a column name, got {label_column!r}")
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame of bars, got {type(frame).__name__}")
     if len(frame) == 0:
@@ -122,13 +153,25 @@ def validate_ohlcv(frame: pd.DataFrame, *, nan_policy: NanPolicy = "raise") -> p
     if missing:
         found = ", ".join(repr(str(c)) for c in frame.columns)
         raise DataError(f"column {missing[0]!r} missing (found: {found})")
-    values = np.column_stack([_numeric(frame[columns[name]], name, times) for name in OHLCV_COLUMNS])
+    when = functools.partial(_when, times)
+    values = np.column_stack([numeric_column(frame[columns[name]], name, when) for name in OHLCV_COLUMNS])
+    names, label = list(OHLCV_COLUMNS), None
+    if selectors or label_column is not None:
+        time_key = next((c for c in TIME_COLUMNS if c in columns), None)
+        picked, user, label = read_user_columns(
+            frame, columns, {*OHLCV_COLUMNS, time_key}, selectors, label_column, when
+        )
+        values = np.column_stack([values, *user]) if user else values
+        names += picked
     rows = np.arange(len(values))  # original row numbers, kept for messages after dropping rows
-    _check_no_inf(values, times)
-    values, rows = _apply_nan_policy(values, rows, times, nan_policy)
-    _check_bars(values, rows, times)
+    _check_no_inf(values, times, names)
+    values, rows = _apply_nan_policy(values, rows, times, nan_policy, names)
+    _check_bars(values[:, :5], rows, times)
     index = pd.DatetimeIndex(times[rows], name="timestamp")
-    return pd.DataFrame(values, index=index, columns=list(OHLCV_COLUMNS))
+    out = pd.DataFrame(values, index=index, columns=names)
+    if label is not None:
+        out[label_column] = label[rows]
+    return out
 
 
 def _check_policy(nan_policy: str) -> None:
@@ -136,7 +179,7 @@ def _check_policy(nan_policy: str) -> None:
         raise ConfigError(f"nan_policy must be 'raise', 'ffill' or 'drop', got {nan_policy!r}")
 
 
-def _load_folder(folder: Path, nan_policy: NanPolicy) -> dict[str, pd.DataFrame]:
+def _load_folder(folder: Path, nan_policy: NanPolicy, keep: dict[str, Any]) -> dict[str, pd.DataFrame]:
     symbols: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         symbol = symbol_of(path) if path.is_file() else None
@@ -149,7 +192,7 @@ def _load_folder(folder: Path, nan_policy: NanPolicy) -> dict[str, pd.DataFrame]
         symbols[symbol] = path
     if not symbols:
         raise DataError(f"{folder}: no CSV or Parquet files in the folder")
-    return {symbol: _load_file(path, nan_policy) for symbol, path in symbols.items()}
+    return {symbol: _load_file(path, nan_policy, keep) for symbol, path in symbols.items()}
 
 
 def symbol_of(path: str | os.PathLike[str]) -> str | None:
@@ -167,7 +210,7 @@ def symbol_of(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _load_file(path: Path, nan_policy: NanPolicy) -> pd.DataFrame:
+def _load_file(path: Path, nan_policy: NanPolicy, keep: dict[str, Any]) -> pd.DataFrame:
     parquet = path.name.lower().endswith(_PARQUET_SUFFIXES)
     if not parquet and not path.name.lower().endswith(_CSV_SUFFIXES):
         raise DataError(f"{path.name}: unsupported file type (expected .csv[.gz] or .parquet)")
@@ -186,7 +229,7 @@ def _load_file(path: Path, nan_policy: NanPolicy) -> pd.DataFrame:
             raise
         raise DataError(f"{path.name}: corrupt or truncated compressed file: {exc}") from exc
     try:
-        return validate_ohlcv(raw, nan_policy=nan_policy)
+        return validate_ohlcv(raw, nan_policy=nan_policy, **keep)
     except DataError as exc:
         raise DataError(f"{path.name}: {exc}") from exc
 
@@ -278,30 +321,15 @@ def _check_increasing(times: pd.DatetimeIndex) -> None:
         raise DataError(f"timestamps not strictly increasing at row {row} ({this}; {why})")
 
 
-def _numeric(column: pd.Series, name: str, times: pd.DatetimeIndex) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_complex_dtype(column.dtype):
-        raise DataError(f"column {name!r} is not numeric (dtype {column.dtype})")
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_complex_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    coerced = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(coerced.isna().to_numpy() & column.notna().to_numpy())
-    if bad.size:
-        row = int(bad[0])
-        raise DataError(
-            f"column {name!r} is not numeric: row {row} ({_when(times, row)}) holds {column.iloc[row]!r}"
-        )
-    return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _check_no_inf(values: np.ndarray, times: pd.DatetimeIndex) -> None:
+def _check_no_inf(values: np.ndarray, times: pd.DatetimeIndex, names: list[str]) -> None:
     bad = np.argwhere(np.isinf(values))
     if bad.size:
         row, col = (int(v) for v in bad[0])
-        raise DataError(f"row {row} ({_when(times, row)}): {OHLCV_COLUMNS[col]} is {values[row, col]}")
+        raise DataError(f"row {row} ({_when(times, row)}): {names[col]} is {values[row, col]}")
 
 
 def _apply_nan_policy(
-    values: np.ndarray, rows: np.ndarray, times: pd.DatetimeIndex, nan_policy: NanPolicy
+    values: np.ndarray, rows: np.ndarray, times: pd.DatetimeIndex, nan_policy: NanPolicy, names: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     nan = np.isnan(values)
     if not nan.any():
@@ -309,7 +337,7 @@ def _apply_nan_policy(
     if nan_policy == "raise":
         row, col = (int(v) for v in np.argwhere(nan)[0])
         raise DataError(
-            f"row {row} ({_when(times, row)}): {OHLCV_COLUMNS[col]} is NaN "
+            f"row {row} ({_when(times, row)}): {names[col]} is NaN "
             "(nan_policy='raise'; pass nan_policy='ffill' or 'drop' to repair)"
         )
     if nan_policy == "drop":
@@ -317,7 +345,11 @@ def _apply_nan_policy(
         if not keep.any():
             raise DataError("empty: every row has a NaN (nan_policy='drop')")
         return values[keep], rows[keep]
-    return _forward_fill(values, nan, times), rows
+    bars = _forward_fill(values[:, :5], nan[:, :5], times)
+    if values.shape[1] == 5:
+        return bars, rows
+    user = forward_fill_columns(values[:, 5:], names[5:], functools.partial(_when, times))
+    return np.column_stack([bars, user]), rows
 
 
 def _forward_fill(values: np.ndarray, nan: np.ndarray, times: pd.DatetimeIndex) -> np.ndarray:

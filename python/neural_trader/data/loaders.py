@@ -27,13 +27,15 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from neural_trader.data.batches import ShuffledIndices
 from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.gathered import should_gather, window_bytes
 from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
 from neural_trader.data.scaling import Scaler, fit_training_scaler
 from neural_trader.data.series import feature_and_label_frames, series_from_bars
 from neural_trader.data.splits import PARTS, Split, chronological_split
 from neural_trader.data.windows import part_dataset, select_labels
-from neural_trader.validation import integer
+from neural_trader.validation import integer, positive_int
 
 # Kept importable from here, where they were first defined.
 __all__ = ["Loaders", "feature_and_label_frames", "make_loaders", "part_dataset", "part_loader"]
@@ -82,7 +84,7 @@ def make_loaders(
     dead_zone: float = 0.0,
     stride: int = 1,
     batch_size: int = 64,
-    lazy: bool = False,
+    lazy: bool | None = None,
     shuffle: bool = True,
     seed: int = 0,
     num_workers: int = 0,
@@ -107,7 +109,9 @@ def make_loaders(
         dead_zone: see :func:`~neural_trader.data.make_labels`.
         stride: rows between window starts.
         batch_size: samples per batch.
-        lazy: index windows on the fly (see :class:`WindowDataset`) instead of materialising them.
+        lazy: gather each batch's windows from the feature rows (see :class:`WindowDataset`) instead of
+            materialising them; ``None`` (default) gathers them when the windows of all parts would take
+            more than :data:`~neural_trader.data.gathered.EAGER_LIMIT_BYTES`. Both give the same batches.
         shuffle: shuffle the training loader (seeded with ``seed``); validation and test never are.
         seed: seed of the training loader's shuffling.
         num_workers: DataLoader workers.
@@ -127,6 +131,7 @@ def make_loaders(
     integer("batch_size", batch_size, low=1)
     integer("num_workers", num_workers, low=0)
     integer("seed", seed, low=0)
+    window, stride = positive_int("window", window), positive_int("stride", stride)
     label_names = tuple(label_columns(horizons) if labels is None else labels)
     rows = series_from_bars("", bars, horizons, features=features, dead_zone=dead_zone)
     feats = rows.features
@@ -142,6 +147,7 @@ def make_loaders(
     series = feats.to_numpy(dtype=np.float64)
     scaler = fit_training_scaler({"bars": series}, {"bars": split.train}, tuple(feats.columns))
     loaders = {}
+    gather = should_gather(window_bytes(split.parts().values(), window, stride, series.shape[1]), lazy)
     for name, (start, stop) in split.parts().items():
         dataset = part_dataset(
             series,
@@ -151,7 +157,7 @@ def make_loaders(
             window=window,
             stride=stride,
             scaler=scaler,
-            lazy=lazy,
+            lazy=gather,
         )
         loaders[name] = part_loader(
             dataset, name, batch_size, shuffle=shuffle, seed=seed, num_workers=num_workers
@@ -175,12 +181,14 @@ def part_loader(
     seed: int,
     num_workers: int,
 ) -> DataLoader:
-    """The loader of one part: only the training part is shuffled, by a generator seeded with ``seed``."""
+    """The loader of one part: only the training part is shuffled, by a generator seeded with ``seed``
+    (the order of ``DataLoader(shuffle=True)``, without its Python list of every index)."""
     train = part == "train"
+    generator = torch.Generator().manual_seed(seed) if train else None
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle and train,
-        generator=torch.Generator().manual_seed(seed) if train else None,
+        sampler=ShuffledIndices(dataset, generator=generator) if shuffle and train else None,
+        generator=generator,
         num_workers=num_workers,
     )

@@ -34,6 +34,7 @@ import pandas as pd
 from torch.utils.data import ConcatDataset, DataLoader
 
 from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.gathered import should_gather, window_bytes
 from neural_trader.data.io import load_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, check_horizons, label_columns
 from neural_trader.data.loaders import part_loader
@@ -42,6 +43,7 @@ from neural_trader.data.series import series_from_bars
 from neural_trader.data.splits import PARTS, Split, chronological_split
 from neural_trader.data.windows import part_dataset, select_labels
 from neural_trader.errors import ConfigError, DataError
+from neural_trader.validation import positive_int
 
 # fit_pooled_scaler is kept importable from here, where it was first defined.
 __all__ = [
@@ -79,6 +81,23 @@ class MultiSymbolWindowDataset(ConcatDataset):
         sizes = [len(d) for d in parts.values()]
         self.symbol_ids = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
         self.window_end_rows = np.concatenate([d.window_end_rows for d in parts.values()])
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """The samples of one ``DataLoader`` batch: each symbol's windows of the batch gathered at once by
+        its own dataset, back in the batch's order."""
+        rows = np.asarray(indices, dtype=np.int64)
+        if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
+            raise IndexError(f"window index out of range for {len(self)} windows")
+        rows = np.where(rows < 0, rows + len(self), rows)
+        owner = np.searchsorted(self.cumulative_sizes, rows, side="right")
+        offsets = np.concatenate([[0], self.cumulative_sizes[:-1]]).astype(np.int64)
+        items: list = [None] * len(rows)
+        for k in np.unique(owner):
+            at = np.flatnonzero(owner == k)
+            local = (rows[at] - offsets[k]).tolist()
+            for i, item in zip(at.tolist(), self.datasets[k].__getitems__(local), strict=True):  # type: ignore[attr-defined]
+                items[i] = item
+        return items
 
     def parts(self) -> dict[str, WindowDataset]:
         """The per-symbol datasets by symbol."""
@@ -143,7 +162,7 @@ def make_multi_symbol_loaders(
     dead_zone: float = 0.0,
     stride: int = 1,
     batch_size: int = 64,
-    lazy: bool = False,
+    lazy: bool | None = None,
     shuffle: bool = True,
     seed: int = 0,
     num_workers: int = 0,
@@ -171,6 +190,7 @@ def make_multi_symbol_loaders(
                 "make_multi_symbol_loaders needs a folder of symbols or a {symbol: bars} mapping"
             )
     horizons = check_horizons(horizons)
+    window, stride = positive_int("window", window), positive_int("stride", stride)
     label_names = tuple(label_columns(horizons) if labels is None else labels)
     series, targets, index, chosen = {}, {}, {}, {}
     feature_names: tuple[str, ...] = ()
@@ -197,6 +217,8 @@ def make_multi_symbol_loaders(
 
     scaler = fit_training_scaler(series, {s: chosen[s].train for s in series}, feature_names)
     loaders = {}
+    rows = [getattr(chosen[symbol], name) for symbol in series for name in PARTS]
+    gather = should_gather(window_bytes(rows, window, stride, len(feature_names)), lazy)
     for name in PARTS:
         parts = {
             symbol: part_dataset(
@@ -207,7 +229,7 @@ def make_multi_symbol_loaders(
                 window=window,
                 stride=stride,
                 scaler=scaler,
-                lazy=lazy,
+                lazy=gather,
             )
             for symbol in series
         }

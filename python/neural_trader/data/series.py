@@ -4,7 +4,8 @@ Every road from bars to windows starts here: :func:`~neural_trader.data.make_loa
 :func:`~neural_trader.data.make_multi_symbol_loaders` and the ``neural-trader`` workflows all call
 :func:`series_from_bars`, so a split (which indexes these rows) means the same rows everywhere.
 
-1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`);
+1. validate the bars (:func:`~neural_trader.data.validate_ohlcv`), keeping the columns of your own that
+   are selected (``extra_columns``, ``label_column``);
 2. compute causal features and forward labels on the whole series (a feature at row ``t`` reads rows
    ``<= t``; a label at row ``e`` reads rows ``<= e + horizon``);
 3. drop the features' warm-up rows: the remaining rows are the ones splits and windows index.
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neural_trader.data.features import FEATURE_NAMES, feature_warmup, make_features
-from neural_trader.data.io import load_ohlcv, symbol_of, validate_ohlcv
+from neural_trader.data.features import FEATURE_NAMES, feature_frame, feature_warmup
+from neural_trader.data.io import OHLCV_COLUMNS, load_ohlcv, symbol_of, validate_ohlcv
 from neural_trader.data.labels import DEFAULT_HORIZONS, make_labels
 from neural_trader.errors import DataError
 
@@ -46,13 +47,21 @@ def feature_and_label_frames(
 
 
 def _rows(
-    bars: pd.DataFrame, horizons: Sequence[int], features: Sequence[str] | None, dead_zone: float
+    bars: pd.DataFrame,
+    horizons: Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+    out: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Bars, features and labels of validated ``bars`` after the warm-up."""
+    """Bars (with your columns), features (in ``out`` when given) and labels of validated ``bars`` after
+    the warm-up."""
     names = tuple(FEATURE_NAMES if features is None else features)
     warmup = feature_warmup(names)
-    feats = make_features(bars, columns=names).iloc[warmup:]
-    labels = make_labels(bars, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    ohlcv = bars[list(OHLCV_COLUMNS)] if bars.shape[1] > len(OHLCV_COLUMNS) else bars
+    # Labels first: their transient copies of the bars are gone before the largest array, the (rows, F)
+    # feature matrix, is made; the bars are valid already, so the features do not copy them again.
+    labels = make_labels(ohlcv, horizons=horizons, dead_zone=dead_zone).iloc[warmup:]
+    feats = feature_frame(ohlcv, names, out=out).iloc[warmup:]
     return bars.iloc[warmup:], feats, labels
 
 
@@ -65,12 +74,19 @@ class Series:
         bars: OHLCV on the rows.
         features: raw (unscaled) causal features on the rows.
         labels: ``direction_{h}``, ``trend_{h}``, ``forward_return_{h}`` on the rows, for every horizon.
+        columns: your columns kept from the bars file (inputs and the label column) on the rows; no
+            column when none was selected.
     """
 
     symbol: str
     bars: pd.DataFrame
     features: pd.DataFrame
     labels: pd.DataFrame
+    columns: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.columns is None:
+            self.columns = pd.DataFrame(index=self.features.index)
 
     @property
     def n_rows(self) -> int:
@@ -97,6 +113,8 @@ def series_from_bars(
     *,
     features: Sequence[str] | None = None,
     dead_zone: float = 0.0,
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
 ) -> Series:
     """Features and labels of validated ``bars`` on the rows after the warm-up.
 
@@ -106,6 +124,9 @@ def series_from_bars(
         horizon: label horizon(s) in bars.
         features: feature names, default all of ``FEATURE_NAMES``.
         dead_zone: see :func:`~neural_trader.data.make_labels`.
+        extra_columns: your input columns to keep (names or patterns, see
+            :func:`~neural_trader.data.validate_ohlcv`), in :attr:`Series.columns`.
+        label_column: your label column to keep, in :attr:`Series.columns`.
 
     Raises:
         DataError: invalid bars, or no row left after the warm-up.
@@ -115,33 +136,67 @@ def series_from_bars(
         >>> s.labels.columns[:2].tolist()            # doctest: +SKIP
         ['direction_5', 'trend_5']
     """
-    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
     prefix = f"{symbol}: " if symbol else ""
     try:
-        valid = validate_ohlcv(bars)
+        valid = validate_ohlcv(bars, extra_columns=extra_columns, label_column=label_column)
     except DataError as exc:
         raise DataError(f"{prefix}{exc}") from exc
-    rows, feats, labels = _rows(valid, horizons, features, dead_zone)
+    return _series(symbol, valid, horizon, features, dead_zone)
+
+
+def _series(
+    symbol: str,
+    valid: pd.DataFrame,
+    horizon: int | Sequence[int],
+    features: Sequence[str] | None,
+    dead_zone: float,
+    out: np.ndarray | None = None,
+) -> Series:
+    """:func:`series_from_bars` of bars that ``validate_ohlcv`` returned (kept, not copied); the features
+    are written into ``out`` when it is given."""
+    horizons = (horizon,) if isinstance(horizon, int) else tuple(horizon)
+    rows, feats, labels = _rows(valid, horizons, features, dead_zone, out)
     if len(feats) == 0:
         warmup = feature_warmup(tuple(FEATURE_NAMES if features is None else features))
+        prefix = f"{symbol}: " if symbol else ""
         raise DataError(f"{prefix}{len(valid)} bars are fewer than the {warmup}-bar feature warm-up")
-    return Series(symbol, rows, feats, labels)
+    if rows.shape[1] == len(OHLCV_COLUMNS):
+        return Series(symbol, rows, feats, labels)
+    ohlcv = list(OHLCV_COLUMNS)
+    return Series(symbol, rows[ohlcv], feats, labels, rows.drop(columns=ohlcv))
 
 
-def load_series(path: str | Path, horizon: int | Sequence[int], *, nan_policy: str = "raise") -> list[Series]:
+def load_series(
+    path: str | Path,
+    horizon: int | Sequence[int],
+    *,
+    nan_policy: str = "raise",
+    extra_columns: Sequence[str] = (),
+    label_column: str | None = None,
+) -> list[Series]:
     """Reads a CSV/Parquet file (one symbol) or a folder of them (one symbol per file), with labels for
     ``horizon`` (one or several, e.g. a data spec's ``horizons``).
 
-    ``nan_policy`` (``raise``, ``drop`` or ``ffill``) is that of :func:`~neural_trader.data.load_ohlcv`.
+    ``nan_policy`` (``raise``, ``drop`` or ``ffill``), ``extra_columns`` and ``label_column`` (your columns
+    to keep) are those of :func:`~neural_trader.data.load_ohlcv`.
 
     Raises:
-        FileNotFoundError: no such path. DataError: invalid bars, naming the file and row.
+        FileNotFoundError: no such path. DataError: invalid bars or a selected column missing, naming the
+            file and row or column.
 
     Example:
         >>> [s.symbol for s in load_series("data/", horizon=5)]   # doctest: +SKIP
         ['eurusd_hourly', 'goog_daily', 'sp500_daily']
     """
-    data = load_ohlcv(path, nan_policy=nan_policy)
+    # Validated, your selected columns kept: each frame is used as it is.
+    data = load_ohlcv(path, nan_policy=nan_policy, extra_columns=extra_columns, label_column=label_column)
     if isinstance(data, pd.DataFrame):
         data = {symbol_of(path) or Path(path).stem: data}
-    return [series_from_bars(symbol, bars, horizon) for symbol, bars in data.items()]
+    # Every symbol's features are one block of rows of a single matrix: windows of all the symbols are then
+    # gathered from one array (one kernel call per batch), and nothing is copied to pool them.
+    matrix = np.empty((sum(len(bars) for bars in data.values()), len(FEATURE_NAMES)), dtype=np.float64)
+    series, lo = [], 0
+    for symbol, bars in data.items():
+        series.append(_series(symbol, bars, horizon, None, 0.0, out=matrix[lo : lo + len(bars)]))
+        lo += len(bars)
+    return series

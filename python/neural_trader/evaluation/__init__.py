@@ -21,6 +21,7 @@ from neural_trader.evaluation.classification import (
 from neural_trader.evaluation.equity import (
     EquityCurves,
     EquityStats,
+    class_positions,
     equity_curves,
     equity_stats,
     net_returns,
@@ -36,6 +37,7 @@ from neural_trader.evaluation.forecast import (
 )
 from neural_trader.evaluation.intervals import Bootstrap
 from neural_trader.evaluation.markdown import render_markdown
+from neural_trader.evaluation.regression import regression_result, regression_segment
 from neural_trader.evaluation.report import (
     ClassificationResult,
     ForecastResult,
@@ -62,6 +64,7 @@ __all__ = [
     "Segment",
     "Verdict",
     "best_baseline",
+    "class_positions",
     "classification_result",
     "equity_curves",
     "equity_stats",
@@ -72,6 +75,8 @@ __all__ = [
     "periods_per_year",
     "persistence",
     "positions_from_proba",
+    "regression_result",
+    "regression_segment",
     "render_markdown",
     "report_document",
     "score",

@@ -37,8 +37,10 @@ from neural_trader.training.metrics import (
 
 #: Reported metrics, in table order.
 METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "mcc", "roc_auc", "brier")
-#: Per-class metrics (class 0 = down, 1 = up), reported in a second table: precision (of the windows
-#: called "up", the share that went up) and F1. 0 for a class a predictor never calls (scikit-learn's).
+#: Per-class metrics of two classes (class 0 = down, 1 = up), reported in a second table: precision (of
+#: the windows called "up", the share that went up) and F1. 0 for a class a predictor never calls
+#: (scikit-learn's). ``k`` classes have ``precision_0 .. precision_{k-1}``, ``f1_0 ..``
+#: (:func:`class_metrics`).
 CLASS_METRICS: tuple[str, ...] = ("precision_0", "precision_1", "f1_0", "f1_1")
 #: Whether a larger value is better (Brier is an error).
 HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in (*METRICS, *CLASS_METRICS)}
@@ -62,16 +64,46 @@ _SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "mcc": lambda y, p: mcc(y, p.argmax(axis=1)),
     "roc_auc": roc_auc,
     "brier": brier,
-    "precision_0": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[0],
-    "precision_1": lambda y, p: per_class_precision(y, p.argmax(axis=1), p.shape[1])[1],
-    "f1_0": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[0],
-    "f1_1": lambda y, p: per_class_f1(y, p.argmax(axis=1), p.shape[1])[1],
 }
 
 
+def class_metrics(num_classes: int) -> tuple[str, ...]:
+    """The per-class metric names of ``num_classes`` classes: every class's precision, then its F1.
+
+    Example:
+        >>> class_metrics(2) == CLASS_METRICS
+        True
+        >>> class_metrics(3)
+        ('precision_0', 'precision_1', 'precision_2', 'f1_0', 'f1_1', 'f1_2')
+    """
+    k = range(num_classes)
+    return (*(f"precision_{i}" for i in k), *(f"f1_{i}" for i in k))
+
+
+def class_metric_label(metric: str, classes: list[str]) -> str:
+    """The table heading of a per-class metric, by the class's name: ``precision (flat)``.
+
+    Example:
+        >>> class_metric_label("f1_2", ["down", "flat", "up"])
+        'F1 (up)'
+    """
+    kind, index = metric.rsplit("_", 1)
+    return f"{'precision' if kind == 'precision' else 'F1'} ({classes[int(index)]})"
+
+
+def _scores(num_classes: int) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """:data:`METRICS` and the per-class metrics of ``num_classes`` classes."""
+    out = dict(_SCORES)
+    for k in range(num_classes):
+        out[f"precision_{k}"] = lambda y, p, k=k: per_class_precision(y, p.argmax(axis=1), p.shape[1])[k]
+    for k in range(num_classes):
+        out[f"f1_{k}"] = lambda y, p, k=k: per_class_f1(y, p.argmax(axis=1), p.shape[1])[k]
+    return out
+
+
 def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Point values of :data:`METRICS` and :data:`CLASS_METRICS` for labels ``(N,)`` and class
-    probabilities ``(N, C)``.
+    """Point values of :data:`METRICS` and the per-class metrics (:func:`class_metrics` of the ``C``
+    classes) for labels ``(N,)`` and class probabilities ``(N, C)``.
 
     Example:
         >>> s = score(np.array([0, 1, 1]), np.array([[0.8, 0.2], [0.4, 0.6], [0.6, 0.4]]))
@@ -79,13 +111,14 @@ def score(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         (0.667, 0.75)
     """
     y, p = _check(y, proba)
-    return {name: float(fn(y, p)) for name, fn in _SCORES.items()}
+    return {name: float(fn(y, p)) for name, fn in _scores(p.shape[1]).items()}
 
 
 def score_intervals(y: np.ndarray, proba: np.ndarray, boot: Bootstrap) -> dict[str, Interval]:
-    """Every metric of :data:`METRICS` and :data:`CLASS_METRICS` with its bootstrap interval."""
+    """Every metric of :data:`METRICS` and the per-class metrics (:func:`class_metrics` of the ``C``
+    classes) with its bootstrap interval."""
     y, p = _check(y, proba)
-    return {name: boot.interval(fn, y, p) for name, fn in _SCORES.items()}
+    return {name: boot.interval(fn, y, p) for name, fn in _scores(p.shape[1]).items()}
 
 
 def lead(metric: str, y: np.ndarray, model: np.ndarray, baseline: np.ndarray, boot: Bootstrap) -> Interval:
@@ -99,8 +132,8 @@ def lead(metric: str, y: np.ndarray, model: np.ndarray, baseline: np.ndarray, bo
     """
     y, a = _check(y, model)
     _, b = _check(y, baseline)
-    fn = _SCORES[metric]
-    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    fn = _scores(a.shape[1])[metric]
+    sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
     return boot.interval(lambda yy, pa, pb: sign * (fn(yy, pa) - fn(yy, pb)), y, a, b)
 
 
@@ -110,7 +143,7 @@ def best_baseline(scores: Mapping[str, Mapping[str, float]], metric: str) -> str
     Args:
         scores: ``{baseline name: {metric: value}}`` (values may be NaN, which never wins).
     """
-    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    sign = 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
     ranked = [(sign * v[metric], name) for name, v in scores.items() if np.isfinite(v[metric])]
     if not ranked:
         return next(iter(scores))

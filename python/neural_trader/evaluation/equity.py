@@ -3,7 +3,10 @@
 A prediction made at the close of bar ``e`` (the last bar of its window) sets the position held from
 ``e`` to ``e + 1``, and earns that bar's simple return ``r = c_{e+1} / c_e - 1``: the decision uses nothing
 after ``e``. Positions come from the probability of "up": long above ``0.5 + band``, short below
-``0.5 - band``, flat in between. Every change of position costs ``cost_bps`` basis points per unit
+``0.5 - band``, flat in between. With ``k > 2`` classes (``down, flat, up`` or your classes, lowest to
+highest) the predicted class decides: long on the last ("up"), short on the first ("down"), flat on any
+other, and flat when its probability leads the runner-up's by ``2 * band`` or less (for two classes this
+is the same rule). Every change of position costs ``cost_bps`` basis points per unit
 traded (going from long to short trades 2 units), charged on the bar where it happens. Buy-and-hold pays
 one unit on entry. Returns compound: ``equity_t = prod_{s <= t} (1 + pos_s r_s - cost_s)``.
 
@@ -31,6 +34,28 @@ def positions_from_proba(p_up: np.ndarray, band: float = 0.0) -> np.ndarray:
         raise ConfigError(f"band must be in [0, 0.5), got {band!r}")
     p = np.asarray(p_up, dtype=np.float64)
     return np.where(p > 0.5 + band, 1, np.where(p < 0.5 - band, -1, 0)).astype(np.int64)
+
+
+def class_positions(proba: np.ndarray, band: float = 0.0) -> np.ndarray:
+    """Positions from ``(N, k)`` class probabilities, classes ordered from "down" to "up": ``+1`` when the
+    last class is predicted, ``-1`` for the first, ``0`` otherwise or when the top probability leads the
+    runner-up by ``2 * band`` or less.
+
+    Example:
+        >>> p = np.array([[0.2, 0.2, 0.6], [0.5, 0.3, 0.2], [0.3, 0.4, 0.3], [0.35, 0.3, 0.35]])
+        >>> class_positions(p).tolist()
+        [1, -1, 0, 0]
+    """
+    if not 0.0 <= band < 0.5:
+        raise ConfigError(f"band must be in [0, 0.5), got {band!r}")
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ShapeError(f"class probabilities must be (N, k >= 2), got shape {p.shape}")
+    top2 = np.sort(p, axis=1)[:, -2:]
+    decided = top2[:, 1] - top2[:, 0] > 2 * band
+    predicted = p.argmax(axis=1)
+    pos = np.where(predicted == p.shape[1] - 1, 1, np.where(predicted == 0, -1, 0))
+    return np.where(decided, pos, 0).astype(np.int64)
 
 
 def net_returns(positions: np.ndarray, returns: np.ndarray, cost_bps: float) -> np.ndarray:
@@ -154,7 +179,8 @@ def equity_curves(
     """Long/flat/short curves for every predictor, and buy-and-hold (key ``"buy_and_hold"``).
 
     Args:
-        p_up: ``{name: (N,) probability of up}`` per predictor, over the same bars.
+        p_up: ``{name: (N,) probability of up}`` per predictor, over the same bars; or ``(N, k)`` class
+            probabilities of ``k > 2`` classes (:func:`class_positions`).
         returns: ``(N,)`` simple return of the bar after each decision.
         dates: ``(N,)`` decision dates, in time order.
         cost_bps: cost per unit traded, in basis points.
@@ -169,7 +195,10 @@ def equity_curves(
     """
     ppy = bars_per_year if bars_per_year is not None else periods_per_year(dates)
     equity, stats = {}, {}
-    positions = {name: positions_from_proba(p, band) for name, p in p_up.items()}
+    positions = {
+        name: class_positions(p, band) if np.ndim(p) == 2 else positions_from_proba(p, band)
+        for name, p in p_up.items()
+    }
     positions["buy_and_hold"] = np.ones(len(returns), dtype=np.int64)
     for name, pos in positions.items():
         net = net_returns(pos, returns, cost_bps)

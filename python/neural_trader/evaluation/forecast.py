@@ -17,7 +17,7 @@ naive forecast is above zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,6 +75,8 @@ class ForecastScores:
         outcome: ``"skill"``, ``"no skill"`` or ``"worse"`` (decided on the MAE lead), or
             ``"too few windows"`` when the windows hold too few bootstrap blocks for an interval.
         sentence: the outcome in one sentence.
+        ic: ``{name: Interval}`` of the rank correlation with the target (information coefficient),
+            for regression labels (:mod:`neural_trader.evaluation.regression`); empty for forecasts.
     """
 
     mae: dict[str, Interval]
@@ -83,6 +85,7 @@ class ForecastScores:
     leads: dict[str, tuple[str, Interval]]
     outcome: str
     sentence: str
+    ic: dict[str, Interval] = field(default_factory=dict)
 
 
 def score_forecasts(

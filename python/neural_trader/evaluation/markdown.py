@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neural_trader.evaluation.classification import CLASS_METRICS, LABELS, METRICS
+from neural_trader.evaluation.classification import LABELS, METRICS, class_metric_label, class_metrics
 from neural_trader.evaluation.tune_markdown import search_markdown, statistics_markdown
 
 _EQUITY_COLUMNS = (
@@ -73,30 +73,48 @@ def _context(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _shares(section: dict[str, Any]) -> str:
+    """``up share 0.531`` for two classes, ``class shares down 0.30, flat 0.41, up 0.29`` for more."""
+    if "up_share" in section:
+        return f"up share {section['up_share']:.3f}"
+    shares = section.get("class_shares", {})
+    return "class shares " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items())
+
+
 def _classification(c: dict[str, Any]) -> list[str]:
     b = c["bootstrap"]
+    classes = c.get("classes", ["down", "up"])
+    if len(classes) == 2:
+        title, chance = "## Direction classification", "Balanced accuracy is 0.5"
+    else:
+        title = f"## Classification: {len(classes)} classes ({', '.join(classes)})"
+        chance = (
+            f"Every metric is the {len(classes)}-class one (ROC-AUC: mean of one-vs-rest; Brier: summed "
+            f"over the classes). Balanced accuracy is 1/{len(classes)}"
+        )
     lines = [
-        "## Direction classification",
+        title,
         "",
         f"Label `{c['label']}`. Every figure is a point estimate with its {b['confidence']:.0%} moving-block "
         f"bootstrap interval ({b['n_resamples']} resamples, blocks of {b['block_size']} windows; the same "
         "resampled rows for every predictor). Baselines are fit on each fold's training windows only. "
-        "Balanced accuracy is 0.5 and MCC 0 for any constant prediction; plain accuracy is not. "
-        + _blocks_rule(b),
+        f"{chance} and MCC 0 for any constant prediction; plain accuracy is not. " + _blocks_rule(b),
     ]
     header = ["predictor", *[LABELS[m] for m in METRICS]]
     for section in c["sections"]:
         lines += [
             "",
             f"### {section['name']}: {section['windows']} windows, {section['first']} .. {section['last']}, "
-            f"up share {section['up_share']:.3f}{_blocks(section['windows'], section.get('blocks'), b)}",
+            f"{_shares(section)}{_blocks(section['windows'], section.get('blocks'), b)}",
             "",
         ]
         rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
         lines += _table(header, rows)
-        rows = [[p, *[_iv(scores.get(m)) for m in CLASS_METRICS]] for p, scores in section["scores"].items()]
+        per_class = class_metrics(len(classes))
+        class_scores = section.get("class_scores", {})
+        rows = [[p, *[_iv(class_scores.get(p, {}).get(m)) for m in per_class]] for p in section["scores"]]
         lines += ["", "Per class (0 when the predictor never calls that class):", ""]
-        lines += _table(["predictor", *[LABELS[m] for m in CLASS_METRICS]], rows)
+        lines += _table(["predictor", *[class_metric_label(m, classes) for m in per_class]], rows)
     lines += ["", "### Lead of the model over the best baseline (paired intervals)", ""]
     rows = [[LABELS[m], d["baseline"], _lead(d)] for m, d in c["leads"].items()]
     lines += _table(["measure", "best baseline", "lead [95% CI]"], rows)
@@ -105,18 +123,24 @@ def _classification(c: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _rule(band: float) -> str:
+def _rule(band: float, classes: list[str]) -> str:
+    if len(classes) > 2:
+        margin = f" by more than {2 * band:g}" if band else ""
+        return (
+            f"Long when the predicted class is `{classes[-1]}`, short when it is `{classes[0]}`, flat "
+            f"otherwise (the predicted class's probability must lead the runner-up's{margin})"
+        )
     if band == 0:
         return "Long when P(up) > 0.5, short when P(up) < 0.5, flat at exactly 0.5"
     return f"Long when P(up) > {0.5 + band:g}, short when P(up) < {0.5 - band:g}, flat in between"
 
 
-def _equity(e: dict[str, Any], figures: list[str]) -> list[str]:
+def _equity(e: dict[str, Any], figures: list[str], classes: list[str]) -> list[str]:
     lines = [
         "",
         "## Trading the predictions",
         "",
-        f"{_rule(e['band'])}; the position is held for the next bar; {e['cost_bps']:g} bp per unit "
+        f"{_rule(e['band'], classes)}; the position is held for the next bar; {e['cost_bps']:g} bp per unit "
         "traded. A sanity check, not a backtest (no slippage, sizing or borrow costs).",
     ]
     for symbol, s in e["symbols"].items():
@@ -131,18 +155,35 @@ def _equity(e: dict[str, Any], figures: list[str]) -> list[str]:
 
 
 def _forecast(f: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        f"## Forecast: {', '.join(f['targets'])}, {f['horizon']} steps ahead",
-        "",
-        f"{f['windows']} test windows, {f['first']} .. {f['last']}"
-        f"{_blocks(f['windows'], f.get('blocks'), f['bootstrap'])}; errors in the target's own units, "
-        f"averaged over steps; seasonal naive uses a season of {f['season']} bars. "
-        + _blocks_rule(f["bootstrap"]),
-        "",
-    ]
+    if f.get("kind") == "regression":
+        lines = [
+            "",
+            f"## Regression: `{', '.join(f['targets'])}`, {f['horizon']} bars ahead",
+            "",
+            f"{f['windows']} test windows, {f['first']} .. {f['last']}"
+            f"{_blocks(f['windows'], f.get('blocks'), f['bootstrap'])}; errors in the label's own units. "
+            "Naive forecasts: zero, the training labels' mean, and persistence (the latest label already "
+            "known at the window's close). IC: rank correlation with the label (information coefficient). "
+            + _blocks_rule(f["bootstrap"]),
+            "",
+        ]
+    else:
+        lines = [
+            "",
+            f"## Forecast: {', '.join(f['targets'])}, {f['horizon']} steps ahead",
+            "",
+            f"{f['windows']} test windows, {f['first']} .. {f['last']}"
+            f"{_blocks(f['windows'], f.get('blocks'), f['bootstrap'])}; errors in the target's own units, "
+            f"averaged over steps; seasonal naive uses a season of {f['season']} bars. "
+            + _blocks_rule(f["bootstrap"]),
+            "",
+        ]
     rows = [[k, _iv(f["mae"][k], "{:.4g}"), _iv(f["rmse"][k], "{:.4g}")] for k in f["mae"]]
-    lines += _table(["forecast", "MAE [95% CI]", "RMSE [95% CI]"], rows)
+    header = ["forecast", "MAE [95% CI]", "RMSE [95% CI]"]
+    if "ic" in f:
+        rows = [[*r, _iv(f["ic"].get(r[0]))] for r in rows]
+        header.append("IC [95% CI]")
+    lines += _table(header, rows)
     lines += [""]
     rows = [[m.upper(), d["baseline"], _lead(d, "{:+.4g}")] for m, d in f["leads"].items()]
     lines += _table(["error", "best naive forecast", "lead (its error - model's) [95% CI]"], rows)
@@ -191,7 +232,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += [""] + _classification(doc["classification"])
         lines += [""] + [f"![scores]({f})" for f in figures if f.startswith("scores")]
     if "equity" in doc:
-        lines += _equity(doc["equity"], figures)
+        classes = doc.get("classification", {}).get("classes", ["down", "up"])
+        lines += _equity(doc["equity"], figures, classes)
     if "forecast" in doc:
         lines += _forecast(doc["forecast"])
         lines += [""] + [f"![forecast]({f})" for f in figures if f == "forecast.png"]

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation.attention import AttentionMap, plot_attention
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.classification import CLASS_METRICS, Verdict, score_intervals, verdict
+from neural_trader.evaluation.classification import Verdict, class_metrics, score_intervals, verdict
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
 from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
@@ -80,14 +80,17 @@ class ClassificationResult:
         model, baselines, label: names.
         boot: the bootstrap settings.
         sections: ``{section: {predictor: {metric: Interval}}}``, each segment then ``"overall"``.
-        info: ``{section: {"symbol", "windows", "first", "last", "up_share", "blocks", "reliable"}}``
-            (``blocks``: effective bootstrap blocks; ``reliable``: enough of them for intervals).
+        info: ``{section: {"symbol", "windows", "first", "last", "class_shares", "blocks", "reliable"}}``
+            (and ``"up_share"`` for two classes; ``blocks``: effective bootstrap blocks; ``reliable``: enough
+            of them for intervals).
         verdict: decided on the overall windows.
         equity: ``{symbol: EquityCurves}`` over that symbol's segments, chained in time.
         boundaries: ``{symbol: first dates of its segments after the first}``.
         other_labels: the results of the model's other direction labels (one per further horizon of a
             multi-horizon model), each scored and decided on its own.
         attention: the model's attention averaged over the test windows (attention models only).
+        classes: the class names in index order: ``down, up``; ``down, flat, up``; your values. The
+            trading rule is long on the last class, short on the first.
     """
 
     model: str
@@ -101,6 +104,7 @@ class ClassificationResult:
     boundaries: dict[str, list[np.datetime64]] = field(default_factory=dict)
     other_labels: list[ClassificationResult] = field(default_factory=list)
     attention: AttentionMap | None = None
+    classes: list[str] = field(default_factory=lambda: ["down", "up"])
 
 
 def _date(d: Any) -> str:
@@ -131,8 +135,13 @@ def classification_result(
     cost_bps: float = 1.0,
     band: float = 0.0,
     progress: bool = False,
+    classes: list[str] | None = None,
 ) -> ClassificationResult:
     """Scores with intervals per segment and overall, the verdict, and the equity curves.
+
+    ``classes`` names the classes (default ``down, up``). With more than two, every metric is the
+    k-class one (balanced accuracy over k recalls, multi-class MCC, macro one-vs-rest ROC-AUC, Brier over
+    k classes) and the equity curve trades the predicted class (long on the last, short on the first).
 
     Raises:
         ConfigError: no segment, or segments of one symbol whose test periods overlap.
@@ -146,6 +155,7 @@ def classification_result(
     parts = list(segments)
     if len(segments) > 1:
         parts.append(_concatenate(segments, "overall"))
+    names = list(classes) if classes is not None else ["down", "up"]
     for seg in tqdm(parts, desc="bootstrap intervals", unit="section", disable=not progress, leave=False):
         sections[seg.name] = {p: score_intervals(seg.y, seg.proba[p], boot) for p in predictors}
         info[seg.name] = {
@@ -153,11 +163,13 @@ def classification_result(
             "windows": len(seg.y),
             "first": _date(seg.dates[0]),
             "last": _date(seg.dates[-1]),
-            "up_share": float(np.mean(seg.y == 1)),
+            "class_shares": {n: float(np.mean(seg.y == k)) for k, n in enumerate(names)},
             # Effective bootstrap blocks: below boot.min_blocks the section's figures have no interval.
             "blocks": boot.effective_blocks(len(seg.y)),
             "reliable": boot.enough(len(seg.y)),
         }
+        if len(names) == 2:
+            info[seg.name]["up_share"] = float(np.mean(seg.y == 1))
     overall = parts[-1]
     result = ClassificationResult(
         model,
@@ -167,13 +179,15 @@ def classification_result(
         sections,
         info,
         verdict(overall.y, overall.proba, model, baselines, boot),
+        classes=names,
     )
     for symbol in dict.fromkeys(s.symbol for s in segments):
         segs = [s for s in segments if s.symbol == symbol]
         joined = _concatenate(segs, symbol)
-        p_up = {p: joined.proba[p][:, 1] for p in predictors}
+        # Two classes: P(up); more: the class probabilities, traded on the predicted class.
+        signal = {p: joined.proba[p][:, 1] if len(names) == 2 else joined.proba[p] for p in predictors}
         result.equity[symbol] = equity_curves(
-            p_up, joined.returns, joined.dates, cost_bps=cost_bps, band=band
+            signal, joined.returns, joined.dates, cost_bps=cost_bps, band=band
         )
         result.boundaries[symbol] = [np.datetime64(s.dates[0]) for s in segs[1:]]
     return result
@@ -193,7 +207,12 @@ def _concatenate(segments: list[Segment], name: str) -> Segment:
 @dataclass
 class ForecastResult:
     """The forecast part of the report: scores over all test windows and a few examples to plot (and the
-    attention averaged over the test windows, for an attention model)."""
+    attention averaged over the test windows, for an attention model).
+
+    ``kind`` is ``"forecast"`` (a multi-step forecaster) or ``"regression"`` (a regression label,
+    :func:`~neural_trader.evaluation.regression.regression_result`: one value per window, ``horizon``
+    bars ahead, with rank correlations in ``scores.ic``).
+    """
 
     model: str
     targets: list[str]
@@ -204,6 +223,7 @@ class ForecastResult:
     info: dict[str, Any]
     examples: ForecastSegment
     attention: AttentionMap | None = None
+    kind: str = "forecast"
 
 
 def forecast_result(
@@ -259,22 +279,24 @@ def report_document(
     doc: dict[str, Any] = {"title": title, "context": context}
     if classification is not None:
         c = classification
+        per_class = class_metrics(len(c.classes))
         doc["classification"] = {
             "model": c.model,
             "baselines": c.baselines,
             "label": c.label,
+            "classes": c.classes,
             "bootstrap": _boot_dict(c.boot),
             "sections": [
                 {
                     "name": name,
                     **c.info[name],
                     "scores": {
-                        p: {m: interval_dict(iv) for m, iv in scores.items() if m not in CLASS_METRICS}
+                        p: {m: interval_dict(iv) for m, iv in scores.items() if m not in per_class}
                         for p, scores in table.items()
                     },
-                    # Per class (precision, F1 of down and up), apart from the headline metrics.
+                    # Per class (precision, F1 of every class), apart from the headline metrics.
                     "class_scores": {
-                        p: {m: interval_dict(scores[m]) for m in CLASS_METRICS if m in scores}
+                        p: {m: interval_dict(scores[m]) for m in per_class if m in scores}
                         for p, scores in table.items()
                     },
                 }
@@ -305,6 +327,7 @@ def report_document(
     if forecast is not None:
         f, s = forecast, forecast.scores
         doc["forecast"] = {
+            "kind": f.kind,
             "model": f.model,
             "targets": f.targets,
             "horizon": f.horizon,
@@ -318,6 +341,8 @@ def report_document(
             "outcome": s.outcome,
             "sentence": s.sentence,
         }
+        if s.ic:
+            doc["forecast"]["ic"] = {k: interval_dict(v) for k, v in s.ic.items()}
     if parity:
         doc["parity"] = parity
     attention, owner = _attention(classification, forecast)
@@ -373,18 +398,21 @@ def write_report(
     if classification is not None:
         c = classification
         path = out / "scores.png"
-        plot_intervals(path, c.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
+        # A constant prediction scores balanced accuracy 1/k and MCC 0.
+        references = {"balanced_accuracy": 1.0 / len(c.classes), "mcc": 0.0}
+        plot_intervals(path, c.sections, references=references)
         written.append(path)
         for other in c.other_labels:
             path = out / f"scores_{_slug(other.label)}.png"
-            plot_intervals(path, other.sections, references={"balanced_accuracy": 0.5, "mcc": 0.0})
+            references = {"balanced_accuracy": 1.0 / len(other.classes), "mcc": 0.0}
+            plot_intervals(path, other.sections, references=references)
             written.append(path)
         for symbol, curves in c.equity.items():
             path = out / ("equity.png" if len(c.equity) == 1 else f"equity_{_slug(symbol)}.png")
             title = f"{symbol}: long/flat/short on the predictions, {curves.cost_bps:g} bp per unit traded"
             plot_equity(path, curves.dates, curves.equity, title=title, boundaries=c.boundaries[symbol])
             written.append(path)
-    if forecast is not None:
+    if forecast is not None and forecast.kind == "forecast":
         ex = forecast.examples
         path = out / "forecast.png"
         plot_forecast(

@@ -10,7 +10,10 @@ random forest is not a set of tensors. The CLI can list both registries.
 * ``majority``: the training class frequencies, for every window. Balanced accuracy 0.5, MCC 0, AUC 0.5:
   the floor that plain accuracy hides on trending markets.
 * ``momentum``: "the trend continues": ``P(up) = 0.5 + 0.5 tanh(m / s)`` from a momentum signal ``m`` of one
-  feature column (``s``: its spread on the training windows). Binary only. Nothing but ``s`` is fit.
+  feature column (``s``: its spread on the training windows). Nothing but ``s`` is fit. Binary, unless
+  told that ``k > 2`` classes are ordered from "down" to "up" (``down, flat, up``; ``ordered=True``): the
+  sign of the move then maps to the first and the last class: ``P(last) = P(up)``,
+  ``P(first) = 1 - P(up)``, 0 for the classes between.
 * ``logreg``: standardised logistic regression on :func:`window_summary` features.
 * ``rf``: a random forest on :func:`window_summary` features.
 * ``xgb``: gradient-boosted trees (the ``xgboost`` package, ``pip install 'neural_trader[xgb]'``) on
@@ -146,6 +149,8 @@ class MomentumBaseline(Baseline):
             ``"change"``: the column is a price level: ``m = x[-1] - x[-1 - lookback]``.
         zero: value of the column that means "no move", subtracted per step before the signal is formed
             (for a z-scored return column that is ``-mean / std`` of the scaler, not 0).
+        ordered: the classes are ordered from "down" (the first) to "up" (the last), so any number of
+            them can be fit; without it only two classes are.
 
     Example:
         >>> x = np.cumsum(np.ones((2, 10, 1)), axis=1) * np.array([1, -1])[:, None, None]
@@ -161,11 +166,13 @@ class MomentumBaseline(Baseline):
         lookback: int = 20,
         kind: Literal["last", "sum", "change"] = "sum",
         zero: float = 0.0,
+        ordered: bool = False,
     ) -> None:
         if kind not in ("last", "sum", "change"):
             raise ConfigError(f"kind must be 'last', 'sum' or 'change', got {kind!r}")
         lookback = positive_int("lookback", lookback)
         self.column, self.lookback, self.kind, self.zero = column, lookback, kind, float(zero)
+        self.ordered = bool(ordered)
 
     def signal(self, windows: np.ndarray) -> np.ndarray:
         """The momentum ``m`` of each window ``(N,)``."""
@@ -181,14 +188,19 @@ class MomentumBaseline(Baseline):
         return col[:, -1] - col[:, -1 - back]
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
-        if self.num_classes != 2:
-            raise ConfigError(f"momentum is a binary (down/up) baseline, got {self.num_classes} classes")
+        if self.num_classes != 2 and not self.ordered:
+            raise ConfigError(
+                f"momentum is a binary (down/up) baseline, got {self.num_classes} classes; with classes "
+                "ordered from down to up, pass ordered=True"
+            )
         spread = float(np.std(self.signal(x)))
         self.scale_ = spread if spread > 0 else 1.0
 
     def _proba(self, x: np.ndarray) -> np.ndarray:
         up = 0.5 + 0.5 * np.tanh(self.signal(x) / self.scale_)
-        return np.stack([1.0 - up, up], axis=1)
+        out = np.zeros((len(up), self.num_classes))
+        out[:, 0], out[:, -1] = 1.0 - up, up
+        return out
 
 
 class _SklearnBaseline(Baseline):

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from neural_trader.models.base import register
-from neural_trader.models.classifier import DirectionClassifier
+from neural_trader.models.classifier import DirectionClassifier, head_classes
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, integer, positive_int
+from neural_trader.validation import dropout_rate, flag, positive_int
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -31,12 +31,14 @@ class BiLSTMClassifierConfig:
     # Between LSTM layers and before the head; inference (and the Rust twin) ignores it.
     dropout: float = 0.2
     bidirectional: bool = True
+    # Classes of the head (>= 2), or 0: no classes, one real output (a regression label; the Rust twin
+    # serves >= 2 only, today).
     num_classes: int = 2
 
     def __post_init__(self) -> None:
         for name in ("input_size", "hidden_size", "num_layers"):
             setattr(self, name, positive_int(name, getattr(self, name)))
-        self.num_classes = integer("num_classes", self.num_classes, low=2)
+        self.num_classes = head_classes(self.num_classes)
         self.dropout = dropout_rate("dropout", self.dropout)
         self.bidirectional = flag("bidirectional", self.bidirectional)
 
@@ -59,16 +61,17 @@ class BiLSTMClassifier(DirectionClassifier):
     def from_options(cls, spec: DataSpec, options: ModelOptions) -> BiLSTMClassifier:
         """A classifier of ``spec``'s input columns with the options' sizes."""
         o = options
-        return cls(BiLSTMClassifierConfig(len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout))
+        size = (len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout)
+        return cls(BiLSTMClassifierConfig(*size, num_classes=spec.num_classes))
 
     def __init__(self, config: BiLSTMClassifierConfig) -> None:
         super().__init__(config)
         c = config
         self.encoder = LSTMEncoder(c.input_size, c.hidden_size, c.num_layers, c.dropout, c.bidirectional)
         self.dropout = nn.Dropout(c.dropout)
-        self.head = nn.Linear(self.encoder.output_size, c.num_classes)
+        self.head = nn.Linear(self.encoder.output_size, max(c.num_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, num_classes)``."""
+        """Logits ``(B, num_classes)``, or the value ``(B, 1)`` of a regression head (``num_classes=0``)."""
         _, (h_n, _) = self.encoder(x)
         return self.head(self.dropout(self.encoder.final_hidden(h_n)))

@@ -11,7 +11,8 @@ loads into them with :func:`neural_trader.training.transfer.load_pretrained_stri
   one ``H``; the transfer report lists them rather than loading weights that meant something else.
 
 Heads: ``head.*`` is ``Linear -> ReLU -> Dropout`` per entry of ``head_hidden``, then ``Linear`` to
-``num_classes`` logits. ``forward`` returns logits ``(B, num_classes)``.
+``num_classes`` logits. ``forward`` returns logits ``(B, num_classes)``, or with ``num_classes=0`` the value
+``(B, 1)`` of a regression head.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from torch import nn
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import register
-from neural_trader.models.classifier import DirectionClassifier
+from neural_trader.models.classifier import DirectionClassifier, head_classes
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, int_list, integer, positive_int
+from neural_trader.validation import dropout_rate, int_list, positive_int
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -39,14 +40,14 @@ def _mlp_head(width: int, hidden: list[int], num_classes: int, dropout: float) -
     for units in hidden:
         layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
         width = units
-    layers.append(nn.Linear(width, num_classes))
+    layers.append(nn.Linear(width, max(num_classes, 1)))  # 0 classes: one real output
     return nn.Sequential(*layers)
 
 
 def _check_common(cfg: object) -> None:
     for name in ("input_size", "hidden_size", "num_layers"):
         setattr(cfg, name, positive_int(name, getattr(cfg, name)))
-    cfg.num_classes = integer("num_classes", cfg.num_classes, low=2)
+    cfg.num_classes = head_classes(cfg.num_classes)
     cfg.dropout = dropout_rate("dropout", cfg.dropout)
     cfg.head_hidden = int_list("head_hidden", cfg.head_hidden)
 
@@ -93,7 +94,8 @@ class SimpleLSTM(DirectionClassifier):
     def from_options(cls, spec: DataSpec, options: ModelOptions) -> SimpleLSTM:
         """A classifier of ``spec``'s input columns with the options' sizes."""
         o = options
-        return cls(SimpleLSTMConfig(len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout))
+        size = (len(spec.input_columns), o.hidden_size, o.num_layers, o.dropout)
+        return cls(SimpleLSTMConfig(*size, num_classes=spec.num_classes))
 
     def __init__(self, config: SimpleLSTMConfig) -> None:
         super().__init__(config)
@@ -153,7 +155,12 @@ class EnhancedSimpleLSTM(DirectionClassifier):
         """A classifier of ``spec``'s input columns with the options' sizes and heads."""
         o = options
         config = EnhancedSimpleLSTMConfig(
-            len(spec.input_columns), o.hidden_size, o.num_layers, o.num_heads, o.dropout
+            len(spec.input_columns),
+            o.hidden_size,
+            o.num_layers,
+            o.num_heads,
+            o.dropout,
+            num_classes=spec.num_classes,
         )
         return cls(config)
 

@@ -210,6 +210,28 @@ def correlation(pred: np.ndarray, target: np.ndarray) -> float:
     return float(a @ b / denominator) if denominator > 0 else float("nan")
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    _, first, counts = np.unique(sorted_values, return_index=True, return_counts=True)
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(first + (counts - 1) / 2.0, counts)
+    return ranks
+
+
+def rank_correlation(pred: np.ndarray, target: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties), the *information coefficient* of a forecast;
+    NaN when either side is constant.
+
+    Example:
+        >>> rank_correlation(np.array([1.0, 2.0, 3.0]), np.array([1.0, 10.0, 100.0]))
+        1.0
+    """
+    a = np.asarray(pred, np.float64).ravel()
+    b = np.asarray(target, np.float64).ravel()
+    return correlation(_average_ranks(a), _average_ranks(b))
+
+
 def direction_accuracy(pred: np.ndarray, target: np.ndarray) -> float:
     """Fraction of samples where prediction and target have the same sign (zero counts as its own sign).
 
@@ -253,7 +275,8 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """Every regression metric: ``mse``, ``rmse``, ``mae``, ``correlation``, ``direction_accuracy``.
+    """Every regression metric: ``mse``, ``rmse``, ``mae``, ``correlation``, ``ic`` (the rank
+    correlation), ``direction_accuracy``.
 
     Example:
         >>> regression_metrics(np.array([1.0, -1.0]), np.array([2.0, -2.0]))["direction_accuracy"]
@@ -264,5 +287,6 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]
         "rmse": rmse(pred, target),
         "mae": mae(pred, target),
         "correlation": correlation(pred, target),
+        "ic": rank_correlation(pred, target),
         "direction_accuracy": direction_accuracy(pred, target),
     }

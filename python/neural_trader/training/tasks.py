@@ -122,6 +122,10 @@ class ClassificationTask(Task):
 class RegressionTask(Task):
     """Predictions ``(B,)`` or ``(B, K)`` against columns ``label_indices`` of ``y`` (MSE).
 
+    With ``target_mean``/``target_std`` (a label standardised by its training statistics), the model
+    learns ``(y - mean) / std`` and :meth:`predictions` maps its outputs back to the label's units, so
+    the metrics read in those units.
+
     Example:
         >>> task = RegressionTask(label_indices=[1])
         >>> float(task.loss(torch.zeros(2), torch.zeros(2, 3, 1), torch.tensor([[9.0, 1.0], [9.0, -1.0]])))
@@ -131,6 +135,8 @@ class RegressionTask(Task):
     label_indices: Sequence[int] = (0,)
     volatility_feature: int | None = None
     volatility_power: float = 1.0
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
     def _target(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         target = y[:, list(self.label_indices)]
@@ -138,10 +144,11 @@ class RegressionTask(Task):
 
     def loss(self, output: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         weight = _sample_weight(x, self.volatility_feature, self.volatility_power)
-        return weighted_mse(output, self._target(output, y), sample_weight=weight)
+        target = (self._target(output, y) - self.target_mean) / self.target_std
+        return weighted_mse(output, target, sample_weight=weight)
 
     def predictions(self, output: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray]:
-        pred = output.reshape(len(output), -1)
+        pred = output.reshape(len(output), -1).float() * self.target_std + self.target_mean
         return {"pred": _numpy(pred), "target": _numpy(self._target(pred, y))}
 
     def metrics(self, collected: dict[str, np.ndarray]) -> dict[str, float]:

@@ -4,9 +4,10 @@ Nothing here names a model: :data:`~neural_trader.models.MODELS` maps registry n
 class declares its task, how it is built, its task adapter and its outputs (see
 :mod:`neural_trader.models.base`).
 
-Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (direction classes),
-``trend`` ``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised
-values, ``lstm_attention``); a model with several horizons adds ``proba_{h}`` and ``trend_{h}`` for each.
+Outputs are one dict for every model and both engines: ``proba`` ``(N, C)`` (class probabilities),
+``value`` ``(N,)`` (a regression head's output, standardised like its training labels), ``trend``
+``(N,)`` (trend scores, ``trend_attention``) and ``forecast`` ``(N, H, O)`` (standardised values,
+``lstm_attention``); a model with several horizons adds ``proba_{h}`` and ``trend_{h}`` for each.
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def build_model(name: str, spec: DataSpec, options: ModelOptions) -> TwinModel:
     cls = model_class(name)
     if cls.task != spec.task:
         raise ConfigError(f"{name} learns the {cls.task} task, but the data spec is for {spec.task}")
-    return cls.from_options(spec, options)
+    model = cls.from_options(spec, options)
+    built = getattr(model.config, "num_classes", None)
+    if spec.task == "direction" and built is not None and built != spec.num_classes:
+        raise ConfigError(
+            f"{name} was built with num_classes={built}, but the label {spec.label!r} needs "
+            f"{spec.num_classes} (0: one real output): its from_options must read spec.num_classes"
+        )
+    return model
 
 
 def make_task(
@@ -104,9 +112,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def _with_proba(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Logits become class probabilities (float64 softmax), the same for both twins: ``logits`` ->
-    ``proba`` and, for a model with one head per horizon, ``logits_{h}`` -> ``proba_{h}``."""
+    ``proba`` and, for a model with one head per horizon, ``logits_{h}`` -> ``proba_{h}``; the one output
+    of a regression head (``num_classes=0``) becomes ``value``."""
     for key in [k for k in parts if k == "logits" or k.startswith("logits_")]:
-        parts[key.replace("logits", "proba", 1)] = _softmax(parts.pop(key).astype(np.float64))
+        logits = parts.pop(key).astype(np.float64)
+        if key == "logits" and logits.shape[1] == 1:
+            parts["value"] = logits[:, 0]
+        else:
+            parts[key.replace("logits", "proba", 1)] = _softmax(logits)
     return parts
 
 
@@ -124,11 +137,20 @@ def torch_outputs(
     return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
 
 
-def native_outputs(engine: Any, x: np.ndarray, spec: DataSpec | None = None) -> dict[str, np.ndarray]:
+def native_outputs(
+    engine: Any, x: np.ndarray, spec: DataSpec | None = None, *, batch_size: int = 4096
+) -> dict[str, np.ndarray]:
     """The outputs of a :class:`~neural_trader.native.NativeModel` on windows ``x``, mapped by the
-    declaration of the model the engine serves."""
+    declaration of the model the engine serves (``batch_size`` windows at a time, so windows gathered
+    when read are never all materialised)."""
     horizon = spec.horizon if spec is not None else None
-    return _with_proba(MODELS[engine.model].native_output_dict(engine.predict(x), horizon=horizon))
+    declared = MODELS[engine.model]
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, max(len(x), 1), batch_size):
+        xb = np.ascontiguousarray(x[start : start + batch_size])
+        for k, v in declared.native_output_dict(engine.predict(xb), horizon=horizon).items():
+            chunks.setdefault(k, []).append(v)
+    return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
 
 
 def _first_line(doc: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Reading back what ``train`` stored in a checkpoint: the model, its data spec, scaler and splits."""
+"""Reading back what ``train`` stored in a checkpoint: the model, its data spec (with its resolved input
+columns), scaler, label scaler and splits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import neural_trader as nt
@@ -25,6 +27,7 @@ class TrainedModel:
         spec: the data spec. scaler: the scaler (None for candle inputs).
         splits: ``{symbol: Split}`` it was trained with.
         periods: ``{symbol: {part: [first, last]}}`` window-end dates of each part (ISO strings).
+        label_scaler: the standardisation of a regression label (None for other labels).
     """
 
     path: Path
@@ -34,6 +37,13 @@ class TrainedModel:
     scaler: Scaler | None
     splits: dict[str, Split]
     periods: dict[str, dict[str, list[str]]]
+    label_scaler: Scaler | None = None
+
+    def label_units(self, value: np.ndarray) -> np.ndarray:
+        """A regression head's standardised output in the label's own units."""
+        if self.label_scaler is None:
+            return np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64) * self.label_scaler.std[0] + self.label_scaler.mean[0]
 
     def split_for(self, series: Series) -> Split:
         """The split of ``series``: by symbol name, or the only one when both sides have one series
@@ -101,13 +111,23 @@ def read_trained(path: str | os.PathLike) -> TrainedModel:
         splits = {str(k): Split.from_json(json.dumps(v)) for k, v in _json_object(ck.extra["splits"]).items()}
         periods = _periods(_json_object(ck.extra.get("periods", "{}")))
         scaler = Scaler.from_dict(_json_object(ck.extra["scaler"])) if "scaler" in ck.extra else None
+        label_scaler = (
+            Scaler.from_dict(_json_object(ck.extra["label_scaler"])) if "label_scaler" in ck.extra else None
+        )
+        scaled = spec.scaled_columns
     except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError and ConfigError included
         raise CheckpointError(f"{path}: unreadable training metadata: {exc}") from None
     if not splits:
         raise CheckpointError(f"{path}: the training metadata holds no split")
-    if spec.inputs == "features" and scaler is None:
-        raise CheckpointError(f"{path}: feature inputs but no scaler in the training metadata")
-    return TrainedModel(path, ck.model, model, spec, scaler, splits, periods)
+    if scaled and scaler is None:
+        raise CheckpointError(f"{path}: standardised inputs but no scaler in the training metadata")
+    if scaler is not None and scaler.columns != scaled:
+        raise CheckpointError(
+            f"{path}: the scaler standardises {list(scaler.columns)[:3]}..., not the spec's columns"
+        )
+    if spec.is_regression and label_scaler is None:
+        raise CheckpointError(f"{path}: a regression label but no label_scaler in the training metadata")
+    return TrainedModel(path, ck.model, model, spec, scaler, splits, periods, label_scaler)
 
 
 def _json_object(text: str) -> dict:

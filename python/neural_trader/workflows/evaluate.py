@@ -4,6 +4,11 @@ next to baselines fit on the same training windows, as a report that ends with a
 Give one checkpoint per walk-forward fold (``train --split folds.json --fold k`` for each ``k``) to get a
 walk-forward evaluation: every fold is scored on its own test windows, and "overall" pools them. Test
 periods of one symbol must not overlap, so no window is counted twice.
+
+Classifiers of any number of classes are scored as such (two: down/up; triple-barrier: down/flat/up;
+your classes); regression heads (forward returns, your real-valued label) against the zero,
+training-mean and persistence forecasts (:mod:`neural_trader.evaluation.regression`); forecasters
+against persistence, seasonal-naive and training-mean forecasts.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from neural_trader.data import DataSpec, Scaler, Series, Windows, make_windows
+from neural_trader.data import DataSpec, Scaler, Series, Windows, label_matrix, make_windows
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation import (
     Bootstrap,
@@ -26,6 +31,8 @@ from neural_trader.evaluation import (
     forecast_result,
     mean_forecast,
     persistence,
+    regression_result,
+    regression_segment,
     seasonal_naive,
 )
 from neural_trader.evaluation.attention import AttentionMap
@@ -59,6 +66,20 @@ class EvaluateOptions:
     progress: bool = True
 
 
+def momentum_windows(series: Series, windows: Windows, spec: DataSpec) -> np.ndarray:
+    """``(N, 1, 1)``: the past move that the ``momentum`` baseline reads, whatever the model's inputs: the
+    sum of the one-bar log returns of each window's bars, ``log(c_e / c_{e - window})``."""
+    returns = series.features["log_return"].to_numpy(dtype=np.float64)
+    total = np.concatenate([[0.0], np.cumsum(returns)])
+    end = np.asarray(windows.end_rows)
+    return (total[end + 1] - total[end + 1 - spec.window]).reshape(-1, 1, 1)
+
+
+def baseline_input(name: str, windows: Windows, series: Series, spec: DataSpec) -> np.ndarray:
+    """What baseline ``name`` reads of ``windows``: the past move (``momentum``) or the windows."""
+    return momentum_windows(series, windows, spec) if name == "momentum" else windows.x
+
+
 def fit_baselines(
     names: tuple[str, ...],
     train: Windows,
@@ -67,37 +88,49 @@ def fit_baselines(
     seed: int = 0,
     *,
     label_index: int = 0,
+    series: Series | None = None,
 ) -> dict[str, Baseline]:
-    """The named baselines fit on training windows with class labels in ``train.y[:, label_index]``.
+    """The named baselines fit on training windows with class labels in ``train.y[:, label_index]`` (any
+    number of classes, ordered from "down" to "up").
 
-    ``momentum`` sums the window's one-bar log returns (feature inputs; a raw return of 0 is
-    ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
-    ``rf``, ``xgb`` and ``stack`` draw from ``seed``; ``stack`` leaves a gap of ``spec.horizon`` windows
-    before each of its out-of-fold blocks.
+    With ``series``, ``momentum`` reads the sign of the past move over each window
+    (:func:`momentum_windows`, from ``series``' closes, whatever the model's inputs) and maps it to the
+    first ("down") or last ("up") class; predict with
+    ``model.predict_proba(baseline_input(name, windows, series, spec))``. Without it, ``momentum`` reads
+    the windows themselves (:func:`make_baseline`). The others read the windows as the model does
+    (``scaler`` is the one they were standardised with); ``rf``, ``xgb`` and ``stack`` draw from ``seed``;
+    ``stack`` leaves a gap of ``spec.horizon`` windows before each of its out-of-fold blocks.
+
+    Raises:
+        ConfigError: an unknown baseline.
     """
     y = train.y[:, label_index].astype(np.int64)
-    return {name: make_baseline(name, spec, scaler, seed).fit(train.x, y) for name in names}
+    out: dict[str, Baseline] = {}
+    for name in names:
+        if name == "momentum" and series is not None:
+            momentum = MomentumBaseline(0, lookback=1, kind="last", ordered=True)
+            out[name] = momentum.fit(momentum_windows(series, train, spec), y)
+        else:
+            out[name] = make_baseline(name, spec, scaler, seed).fit(train.x, y)
+    return out
 
 
 def make_baseline(name: str, spec: DataSpec, scaler: Scaler | None, seed: int = 0, **params: Any) -> Baseline:
     """The (unfitted) baseline ``name`` for windows of ``spec``; ``params`` override its settings (e.g.
     ``C`` of ``logreg``, ``lookback`` of ``momentum``), as ``tune`` searches them.
 
+    ``momentum`` sums the window's one-bar log returns (``log_return`` among the inputs; a raw return of 0
+    is ``-mean/std`` after scaling) or takes the change of the relative close over the window (candles).
+
     Raises:
-        ConfigError: an unknown baseline, or a setting it does not have.
+        ConfigError: an unknown baseline, a setting it does not have, or ``momentum`` on inputs without
+            ``log_return`` or the candles.
     """
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     try:
         if name == "momentum":
-            if spec.inputs == "features":
-                assert scaler is not None
-                col = spec.input_columns.index("log_return")
-                mean, std = scaler.arrays()
-                settings = {"lookback": spec.window, "kind": "sum", "zero": -mean[col] / std[col], **params}
-                return MomentumBaseline(col, **settings)
-            settings = {"lookback": max(1, spec.window - 1), "kind": "change", **params}
-            return MomentumBaseline(3, **settings)
+            return _momentum(spec, scaler, params)
         if name == "rf":
             return RandomForestBaseline(**{"seed": seed, "n_jobs": 1, **params})
         if name == "xgb":
@@ -107,6 +140,23 @@ def make_baseline(name: str, spec: DataSpec, scaler: Scaler | None, seed: int = 
         return BASELINES[name](**params)
     except TypeError as exc:  # a setting the baseline's constructor does not take
         raise ConfigError(f"baseline {name!r} has no setting among {sorted(params)}: {exc}") from None
+
+
+def _momentum(spec: DataSpec, scaler: Scaler | None, params: dict[str, Any]) -> MomentumBaseline:
+    """The windows' momentum: the scaled ``log_return`` column summed, else the relative close's change."""
+    columns = spec.input_columns
+    if "log_return" in spec.scaled_columns and scaler is not None:
+        at = scaler.columns.index("log_return")
+        mean, std = scaler.arrays()
+        settings = {"lookback": spec.window, "kind": "sum", "zero": -mean[at] / std[at], **params}
+        return MomentumBaseline(columns.index("log_return"), **settings)
+    if "close" in spec.candle_columns:
+        settings = {"lookback": max(1, spec.window - 1), "kind": "change", **params}
+        return MomentumBaseline(columns.index("close"), **settings)
+    raise ConfigError(
+        f"the momentum baseline reads log_return or the candles among the inputs; {spec.describe_inputs()} "
+        "has neither"
+    )
 
 
 def _check_same(models: list[TrainedModel]) -> None:
@@ -130,8 +180,8 @@ def evaluate(
     """Scores every checkpoint on every symbol's test windows; see the module docstring.
 
     Returns:
-        ``(classification, None)`` for classifiers (``direction``/``trend`` tasks) or
-        ``(None, forecast)`` for forecasters.
+        ``(classification, None)`` for classifiers (``direction``/``trend`` tasks, any number of classes)
+        or ``(None, forecast)`` for forecasters and regression heads (``forecast.kind`` tells which).
 
     Raises:
         ConfigError: checkpoints of different models, overlapping test periods, unknown baselines.
@@ -162,16 +212,27 @@ def evaluate(
         if spec.task == "forecast":
             fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
             continue
+        if spec.is_regression:
+            fsegments.append(_regression_segment(name, s, test, out["value"], trained))
+            continue
         train = make_windows(s, spec, trained.scaler, split.train)
         returns = s.next_returns()[test.end_rows]
         for label, column, key in labels:
-            baselines = fit_baselines(o.baselines, train, spec, trained.scaler, o.seed, label_index=column)
-            proba = {trained.name: out[key], **{b: m.predict_proba(test.x) for b, m in baselines.items()}}
+            baselines = fit_baselines(
+                o.baselines, train, spec, trained.scaler, o.seed, label_index=column, series=s
+            )
+            proba = {trained.name: out[key]}
+            proba |= {b: m.predict_proba(baseline_input(b, test, s, spec)) for b, m in baselines.items()}
             y = test.y[:, column].astype(np.int64)
             segments[label].append(Segment(name, s.symbol, test.dates, y, proba, returns))
     pooled = AttentionMap.pooled(attention)
     if spec.task == "forecast":
         result = forecast_result(fsegments, models[0].name, spec.targets, boot, season=o.season)
+        result.attention = pooled
+        return None, result
+    if spec.is_regression:
+        label = spec.label_columns()[0]
+        result = regression_result(fsegments, models[0].name, label, spec.horizon, boot)
         result.attention = pooled
         return None, result
     results = [
@@ -184,6 +245,7 @@ def evaluate(
             cost_bps=o.cost_bps,
             band=o.band,
             progress=o.progress,
+            classes=spec.class_names(),
         )
         for label, _, _ in labels
     ]
@@ -193,14 +255,35 @@ def evaluate(
 
 
 def _direction_heads(spec: DataSpec) -> list[tuple[str, int, str]]:
-    """``(label, its column in the label rows, the output key of its probabilities)`` for every direction
+    """``(label, its column in the label rows, the output key of its probabilities)`` for every class
     label of the spec: one (``proba``) for most models, one per horizon (``proba_{h}``) for a model with a
     head per horizon."""
     columns = spec.label_columns()
     labels = spec.direction_labels()
-    if len(labels) == 1:
-        return [(labels[0], columns.index(labels[0]), "proba")]
+    if len(labels) <= 1:  # one class label: direction, triple barrier, your classes, one trend horizon
+        return [(columns[0], 0, "proba")]
     return [(label, columns.index(label), "proba_" + label.removeprefix("direction_")) for label in labels]
+
+
+def _regression_segment(
+    name: str, s: Series, test: Windows, value: np.ndarray, trained: TrainedModel
+) -> ForecastSegment:
+    """A regression head's test windows with the naive forecasts; persistence is the label of row
+    ``e - horizon``, the latest one known at the close of ``e``."""
+    spec = trained.spec
+    labels = label_matrix(s, spec, trained.scaler)[:, 0].astype(np.float64)
+    known_row = test.end_rows - spec.horizon
+    known = np.where(known_row >= 0, labels[np.maximum(known_row, 0)], np.nan)
+    assert trained.label_scaler is not None  # read_trained requires it for a regression label
+    return regression_segment(
+        name,
+        s.symbol,
+        test.dates,
+        test.y[:, 0],
+        {trained.name: trained.label_units(value)},
+        train_mean=trained.label_scaler.mean[0],
+        known=known,
+    )
 
 
 def _forecast_segment(
@@ -209,7 +292,8 @@ def _forecast_segment(
     spec, scaler = trained.spec, trained.scaler
     idx = spec.target_indices()
     mean, std = scaler.arrays()
-    mean, std = mean[idx], std[idx]
+    at = [scaler.columns.index(t) for t in spec.targets]
+    mean, std = mean[at], std[at]
     n, h, o = len(test.x), spec.horizon, len(idx)
     history = test.x[:, :, idx] * std + mean
     target = test.y.reshape(n, h, o) * std + mean

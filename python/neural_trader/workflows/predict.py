@@ -8,6 +8,7 @@ so in-sample rows are never mistaken for forecasts. Forecasts are given in the t
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from neural_trader import native
@@ -27,13 +28,16 @@ def predict(
 ) -> pd.DataFrame:
     """One row per window: ``timestamp``, ``symbol``, ``part``, then the outputs.
 
-    Classifiers: ``p_<class>`` for each class (``p_down``, ``p_up`` for two) and ``predicted`` (the class
-    index). ``trend_attention`` adds ``trend``; with several horizons every column is per horizon
+    Classifiers: ``p_<class>`` for each class (``p_down``, ``p_up``; ``p_down``, ``p_flat``, ``p_up`` for
+    triple-barrier labels; ``p_<value>`` for your classes) and ``predicted`` (the class's label value:
+    0/1 for direction, -1/0/1 for triple barrier, your value). Regression labels: ``predicted``, in the
+    label's units. ``trend_attention`` adds ``trend``; with several horizons every column is per horizon
     (``p_up_7``, ``predicted_7``, ``trend_7``, ``p_up_30``, ...). ``lstm_attention``: ``<target>_t+<k>``
     for every step.
 
     Raises:
-        ConfigError: ``use_native`` with a model the Rust engine does not serve.
+        ConfigError: ``use_native`` with a model the Rust engine does not serve, or a regression head.
+        DataError: a column the model reads is missing from the bars.
     """
     spec = trained.spec
     engine = None
@@ -42,6 +46,11 @@ def predict(
             raise ConfigError(
                 f"{trained.name} is not served by the native engine (served: {', '.join(served_models())}); "
                 "leave out --native to predict with PyTorch"
+            )
+        if spec.is_regression:
+            raise ConfigError(
+                f"{trained.path} is a regression head ({spec.label} label, num_classes=0), which the native "
+                "engine does not serve yet: leave out --native to predict with PyTorch"
             )
         engine = native.load(trained.path)
     frames = []
@@ -61,15 +70,18 @@ def predict(
             p = out[f"proba{suffix}"] if f"proba{suffix}" in out else None
             if p is None:
                 continue
-            names = ["p_down", "p_up"] if p.shape[1] == 2 else [f"p_{k}" for k in range(p.shape[1])]
+            names = spec.class_names() if len(spec.class_names()) == p.shape[1] else range(p.shape[1])
             for k, name in enumerate(names):
-                frame[f"{name}{suffix}"] = p[:, k]
-            frame[f"predicted{suffix}"] = p.argmax(axis=1)
+                frame[f"p_{name}{suffix}"] = p[:, k]
+            values = spec.class_values() if len(spec.class_values()) == p.shape[1] else range(p.shape[1])
+            frame[f"predicted{suffix}"] = np.asarray(values)[p.argmax(axis=1)]
             if f"trend{suffix}" in out:
                 frame[f"trend{suffix}"] = out[f"trend{suffix}"]
+        if "value" in out:
+            frame["predicted"] = trained.label_units(out["value"])
         if "forecast" in out:
             mean, std = trained.scaler.arrays()
-            idx = spec.target_indices()
+            idx = [trained.scaler.columns.index(t) for t in spec.targets]
             values = out["forecast"] * std[idx] + mean[idx]
             for k in range(values.shape[1]):
                 for j, t in enumerate(spec.targets):

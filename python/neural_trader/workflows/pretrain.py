@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neural_trader import recipe
-from neural_trader.data import DataSpec, Series, fit_scaler, make_windows, relative_candles
+from neural_trader.data import DataSpec, Series, fit_scaler, make_windows, relative_candles, resolve_spec
 from neural_trader.errors import ConfigError
 from neural_trader.models import MaskedBiLSTMAutoencoderConfig
 from neural_trader.training import (
@@ -72,24 +72,33 @@ def pretrain(
         The :class:`~neural_trader.training.PretrainResult` and the window counts ``{"train", "val"}``
         (before augmentation).
 
+    The spec's inputs may be any :class:`~neural_trader.data.DataSpec` inputs (your columns too); they are
+    resolved against ``series`` and stored with the encoder, so ``train --pretrained-encoder`` can check
+    that the model reads the same columns.
+
     Raises:
-        ConfigError: ``augment`` with feature inputs, bad settings. DataError: too few windows.
+        ConfigError: ``augment`` with inputs other than candles alone, bad settings. DataError: too few
+            windows.
     """
     o = options or PretrainOptions()
-    if o.augment and spec.inputs != "candles":
+    candles_only = spec.input_items == ("candles",)
+    if o.augment and not candles_only:
         raise ConfigError(
             "--augment works on raw OHLCV candles (time warp, jitter, volatility scaling): "
             "add --inputs candles"
         )
+    spec = resolve_spec(spec, series, train_rows)
     scaler = fit_scaler(series, train_rows, spec)
     train_parts, val_parts = [], []
     for s in series:
-        w = make_windows(s, spec, scaler, train_rows[s.symbol], labelled=False, raw_candles=True)
+        rows = train_rows[s.symbol]
+        w = make_windows(s, spec, scaler, rows, labelled=False, raw_candles=candles_only)
         a, b = split_windows(w.x, o.val_fraction, gap=spec.window)
         train_parts.append(a)
         val_parts.append(b)
     train_x, val_x = np.concatenate(train_parts), np.concatenate(val_parts)
-    transform = relative_candles if spec.inputs == "candles" else None
+    # Raw candles become relative per window, after augmentation; other inputs are final already.
+    transform = relative_candles if candles_only else None
     model_config = MaskedBiLSTMAutoencoderConfig(
         input_size=len(spec.input_columns),
         hidden_size=o.hidden_size,

@@ -25,10 +25,12 @@ import numpy as np
 
 from neural_trader.checkpoint import read_regular_file
 from neural_trader.data import DataSpec, Split
+from neural_trader.data.gathered import CHUNK_WINDOWS, LazyWindows
 
 
-def fingerprint(*arrays: np.ndarray) -> str:
-    """A SHA-256 of the arrays' dtypes, shapes and bytes (hex, 16 characters).
+def fingerprint(*arrays: np.ndarray | LazyWindows) -> str:
+    """A SHA-256 of the arrays' dtypes, shapes and bytes (hex, 16 characters). Windows gathered when read
+    are hashed a chunk at a time: the digest of their materialised array, without materialising it.
 
     Example:
         >>> fingerprint(np.zeros((2, 3), np.float32)) == fingerprint(np.zeros((2, 3), np.float32))
@@ -38,6 +40,11 @@ def fingerprint(*arrays: np.ndarray) -> str:
     """
     h = hashlib.sha256()
     for a in arrays:
+        if isinstance(a, LazyWindows):
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            for lo in range(0, len(a), CHUNK_WINDOWS):
+                h.update(memoryview(a[lo : lo + CHUNK_WINDOWS]).cast("B"))
+            continue
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(memoryview(a).cast("B"))
@@ -49,7 +56,7 @@ def run_identity(
     model: Any,
     spec: DataSpec,
     splits: dict[str, Split],
-    windows: dict[str, tuple[np.ndarray, np.ndarray]],
+    windows: dict[str, tuple[np.ndarray | LazyWindows, np.ndarray]],
     *,
     batch_size: int,
     class_weights: bool,

@@ -1,11 +1,14 @@
 """``neural-trader train``: fit a registry model on windows of one or more symbols, optionally from a
 pre-trained encoder, keep the best epoch, and score it on the test part.
 
-Every symbol is split on its own rows (one split each); the scaler is fit on the training rows of all
-symbols together; training windows of all symbols are pooled and shuffled. The checkpoint
+Every symbol is split on its own rows (one split each); the spec's inputs are resolved to an explicit
+column list (:func:`~neural_trader.data.resolve_spec`); the scaler is fit on the training rows of all
+symbols together; training windows of all symbols are pooled and shuffled, gathered batch by batch from
+the input rows unless they are small (:func:`pool`). Each part's labels must end before the next part
+starts, by their actual end rows (:func:`~neural_trader.data.check_label_ends`). The checkpoint
 (``best.safetensors``, the epoch with the lowest validation loss) carries in its metadata everything that
-``evaluate`` and ``predict`` need to rebuild the same inputs: the data spec, the scaler, every symbol's
-split and the dates of its parts.
+``evaluate`` and ``predict`` need to rebuild the same inputs: the resolved data spec, the scaler (and a
+regression label's scaler), every symbol's split and the dates of its parts.
 """
 
 from __future__ import annotations
@@ -19,12 +22,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 import neural_trader as nt
 from neural_trader import recipe
 from neural_trader.checkpoint import Checkpoint
-from neural_trader.data import DataSpec, Series, Split, Windows, fit_scaler, make_windows
+from neural_trader.data import (
+    DataSpec,
+    Series,
+    Split,
+    Windows,
+    check_label_ends,
+    fit_scaler,
+    label_scaler,
+    resolve_spec,
+)
+from neural_trader.data.batches import WindowBatches, batch_loader
+from neural_trader.data.gathered import LazyWindows, choose_windows, should_gather
+from neural_trader.data.windows import make_part_windows
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import ScheduledSampling, TaskOptions
 from neural_trader.training import (
@@ -60,6 +74,9 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    # How windows are read: None materialises them when small and gathers them per batch otherwise;
+    # True always gathers, False always materialises (the same batches either way).
+    gather: bool | None = None
     # A resume file (``last.safetensors``) of an interrupted run of this very run (same model, options,
     # data and split, checked): training continues after its last epoch, bit for bit.
     resume_from: str | os.PathLike | None = None
@@ -90,6 +107,7 @@ class TrainResult:
         windows: ``{part: count}`` over all symbols.
         transfer: the encoder transfer report, if a pre-trained encoder was loaded.
         pretrained_stats: per loaded tensor: name, shape, norm, frozen, relative change after training.
+        spec: the data spec as trained, its input columns resolved (stored in the checkpoint).
     """
 
     checkpoint: Path
@@ -101,24 +119,30 @@ class TrainResult:
     windows: dict[str, int]
     transfer: TransferReport | None
     pretrained_stats: list[dict[str, Any]] | None
+    spec: DataSpec | None = None
 
 
 def part_windows(
-    series: list[Series], spec: DataSpec, scaler: Any, splits: dict[str, Split], part: str
-) -> list[Windows]:
-    """Labelled windows of ``part`` for every symbol."""
-    return [make_windows(s, spec, scaler, getattr(splits[s.symbol], part)) for s in series]
+    series: list[Series], spec: DataSpec, scaler: Any, splits: dict[str, Split]
+) -> dict[str, list[Windows]]:
+    """Labelled windows of every part for every symbol, ``{part: [one Windows per symbol]}``, all gathered
+    when read (:func:`pool` decides whether to materialise them)."""
+    windows: dict[str, list[Windows]] = {part: [] for part in PARTS}
+    for s in series:
+        rows = [getattr(splits[s.symbol], part) for part in PARTS]
+        for part, w in zip(PARTS, make_part_windows(s, spec, scaler, rows, gather=True), strict=True):
+            windows[part].append(w)
+    return windows
 
 
-def stack(windows: list[Windows]) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and labels of several symbols' windows, concatenated."""
-    return np.concatenate([w.x for w in windows]), np.concatenate([w.y for w in windows])
-
-
-def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None) -> DataLoader:
-    dataset = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=seed is not None, generator=generator)
+def pool(windows: dict[str, list[Windows]], gather: bool | None = None) -> dict[str, WindowBatches]:
+    """Each part's windows of every symbol as one dataset (windows never mix two symbols), materialised or
+    gathered per batch as ``gather`` says; ``None`` decides by the size of all the parts together (see
+    :func:`~neural_trader.data.gathered.should_gather`)."""
+    x = {part: LazyWindows.concat([w.x for w in ws]) for part, ws in windows.items()}  # type: ignore[misc]
+    gather = should_gather(sum(v.nbytes for v in x.values()), gather)
+    y = {part: ws[0].y if len(ws) == 1 else np.concatenate([w.y for w in ws]) for part, ws in windows.items()}
+    return {part: WindowBatches(choose_windows(x[part], gather), y[part]) for part in windows}
 
 
 def checkpoint_metadata(
@@ -149,10 +173,11 @@ def _check_encoder(
     extra = Checkpoint.read(path).extra
     if "data" in extra:
         encoder_spec = DataSpec.from_json(extra["data"])
-        if encoder_spec.inputs != spec.inputs:
+        if encoder_spec.input_columns != spec.input_columns:
+            what = encoder_spec.describe_inputs()
             raise ConfigError(
-                f"{path} was pre-trained on {encoder_spec.inputs} inputs, but this model reads "
-                f"{spec.inputs}: pass --inputs {encoder_spec.inputs}"
+                f"{path} was pre-trained on {what} inputs ({len(encoder_spec.input_columns)} columns), but "
+                f"this model reads {spec.describe_inputs()} ({len(spec.input_columns)}): pass --inputs {what}"
             )
     try:
         periods = json.loads(extra.get("pretrain_periods", "{}"))
@@ -225,10 +250,20 @@ def train(
     """
     opts = options or TrainOptions()
     seed_everything(opts.seed)
+    train_rows = {sym: s.train for sym, s in splits.items()}
+    spec = resolve_spec(spec, series, train_rows)
+    for s in series:
+        check_label_ends(s, spec, splits[s.symbol])
     model = build_model(name, spec, model_options or ModelOptions())
-    scaler = fit_scaler(series, {sym: s.train for sym, s in splits.items()}, spec)
-    windows = {part: part_windows(series, spec, scaler, splits, part) for part in PARTS}
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (stack(windows[p]) for p in PARTS)
+    scaler = fit_scaler(series, train_rows, spec)
+    windows = part_windows(series, spec, scaler, splits)
+    meta = checkpoint_metadata(spec, scaler, splits, windows, source)
+    pooled = pool(windows, opts.gather)
+    train_set, val_set, test_set = (pooled[p] for p in PARTS)
+    del windows  # the per-symbol labels and dates; the pooled sets hold what training reads
+    target_scaler = label_scaler(spec, train_set.y)
+    if target_scaler is not None:
+        meta["label_scaler"] = json.dumps(target_scaler.to_dict())
 
     transfer, before = None, {}
     if opts.pretrained_encoder is not None:
@@ -237,7 +272,7 @@ def train(
         state = model.state_dict()
         before = {k: state[k].detach().clone() for k in transfer.matched}
 
-    task = make_task(name, spec, y_train, class_weights=opts.class_weights, options=opts.task_options())
+    task = make_task(name, spec, train_set.y, class_weights=opts.class_weights, options=opts.task_options())
     config = TrainerConfig(
         epochs=opts.epochs,
         lr=opts.lr,
@@ -250,7 +285,6 @@ def train(
         device=opts.device,
         unfreeze_after_epochs=unfreeze_epochs(opts),
     )
-    meta = checkpoint_metadata(spec, scaler, splits, windows, source)
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
     identity = run_identity(
@@ -258,7 +292,7 @@ def train(
         model,
         spec,
         splits,
-        {"train": (x_train, y_train), "val": (x_val, y_val)},
+        {"train": (train_set.x, train_set.y), "val": (val_set.x, val_set.y)},
         batch_size=opts.batch_size,
         class_weights=opts.class_weights,
         pretrained_encoder=opts.pretrained_encoder,
@@ -266,15 +300,15 @@ def train(
     )
     trainer = Trainer(model, task, config, checkpoint_extra=meta, run_identity=identity)
     trainer.fit(
-        _loader(x_train, y_train, opts.batch_size, opts.seed),
-        _loader(x_val, y_val, opts.batch_size, None),
+        batch_loader(train_set, opts.batch_size, seed=opts.seed),
+        batch_loader(val_set, opts.batch_size),
         resume_from=opts.resume_from,
     )
     if trainer.best_checkpoint is None:
         raise ConfigError("training produced no checkpoint (the validation loss was never finite)")
     best = nt.load(trainer.best_checkpoint)
     scorer = Trainer(best, task, replace(config, out_dir=None, progress=False))
-    test_metrics = scorer.evaluate(_loader(x_test, y_test, 1024, None))
+    test_metrics = scorer.evaluate(batch_loader(test_set, 1024))
     return TrainResult(
         checkpoint=trainer.best_checkpoint,
         model=name,
@@ -282,9 +316,10 @@ def train(
         best_epoch=trainer.stopper.best_epoch,
         best_val_loss=float(trainer.stopper.best),
         test_metrics={k: float(v) for k, v in test_metrics.items()},
-        windows={"train": len(x_train), "val": len(x_val), "test": len(x_test)},
+        windows={"train": len(train_set), "val": len(val_set), "test": len(test_set)},
         transfer=transfer,
         pretrained_stats=_pretrained_stats(before, best, transfer) if transfer is not None else None,
+        spec=spec,
     )
 
 
