@@ -163,6 +163,11 @@ def test_a_forward_return_regression_head(cli, user_error, extra_csv: Path, tmp_
     assert proc.returncode == 0, proc.stderr
     values = pd.read_csv(predictions)["predicted"]
     assert values.abs().max() < 0.5  # in the label's units (a 5-bar log return), not standardised
+    native = tmp_path / "native.csv"
+    proc = cli("predict", "--checkpoint", str(checkpoint), "--data", str(extra_csv), "--output", str(native),
+               "--native")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(pd.read_csv(native)["predicted"], values, atol=1e-5)
 
 
 @pytest.mark.parametrize(

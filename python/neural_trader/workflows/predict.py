@@ -36,7 +36,7 @@ def predict(
     for every step.
 
     Raises:
-        ConfigError: ``use_native`` with a model the Rust engine does not serve, or a regression head.
+        ConfigError: ``use_native`` with a model the Rust engine does not serve.
         DataError: a column the model reads is missing from the bars.
     """
     spec = trained.spec
@@ -46,11 +46,6 @@ def predict(
             raise ConfigError(
                 f"{trained.name} is not served by the native engine (served: {', '.join(served_models())}); "
                 "leave out --native to predict with PyTorch"
-            )
-        if spec.is_regression:
-            raise ConfigError(
-                f"{trained.path} is a regression head ({spec.label} label, num_classes=0), which the native "
-                "engine does not serve yet: leave out --native to predict with PyTorch"
             )
         engine = native.load(trained.path)
     frames = []
