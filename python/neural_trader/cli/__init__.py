@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(exc))
     except ImportError as exc:  # optional dependencies, e.g. pyarrow for Parquet
         return _error(str(exc))
+    except FloatingPointError as exc:  # the training loss diverged: a setting to change, not a crash
+        return _error(str(exc))
     except MemoryError:
         return _error("out of memory: lower --hidden-size, --window, --batch-size or the data size")
     except KeyboardInterrupt:

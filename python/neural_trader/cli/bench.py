@@ -8,7 +8,7 @@ import json
 import os
 from typing import Any
 
-from neural_trader.cli.options import UsageError, positive_int
+from neural_trader.cli.options import MAX_TRIALS, UsageError, number, threads
 from neural_trader.files import write_atomic
 
 
@@ -31,15 +31,20 @@ def add(sub: Any) -> None:
         "and extrapolated to seconds per epoch and the 50-epoch run; only run when asked",
     )
     g = p.add_argument_group("pretrain workload (--only pretrain)")
-    g.add_argument("--steps", type=positive_int, default=3, help="training steps timed (default: 3)")
     g.add_argument(
-        "--val-batches", type=positive_int, default=1, help="validation batches timed (default: 1)"
+        "--steps", type=number(int, 1, MAX_TRIALS), default=3, help="training steps timed (default: 3)"
+    )
+    g.add_argument(
+        "--val-batches",
+        type=number(int, 1, MAX_TRIALS),
+        default=1,
+        help="validation batches timed (default: 1)",
     )
     g.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where it runs (default: cpu)"
     )
     g.add_argument(
-        "--threads", type=positive_int, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
+        "--threads", type=threads, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
     )
     p.set_defaults(func=run)
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from neural_trader.cli.options import (
     line,
-    positive_float,
-    positive_int,
+    number,
     refuse_overwriting_inputs,
     run_options,
     setup,
@@ -26,10 +25,10 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="a neural_trader checkpoint")
     p.add_argument("--onnx", required=True, metavar="MODEL.onnx", help="ONNX file to write")
-    p.add_argument("--opset", type=positive_int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--opset", type=number(int, 1, 100), help="ONNX opset (default: the exporter's)")
     p.add_argument(
         "--tolerance",
-        type=positive_float,
+        type=number(float, 0.0, 1.0, low_open=True),
         default=1e-4,
         help="largest accepted |ONNX Runtime - PyTorch| (default: 1e-4)",
     )

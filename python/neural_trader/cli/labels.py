@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from neural_trader.cli.options import UsageError, non_negative_float, number, positive_int
+from neural_trader.cli.options import MAX_WIDTH, UsageError, bars, number, weight
 
 #: Every label kind, in --help order (which model learns which: DataSpec's LABELS).
 LABEL_CHOICES = ("direction", "forward_return", "triple_barrier", "classes", "values", "trend", "forecast")
@@ -34,14 +34,14 @@ def add(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--barriers",
         nargs=2,
-        type=non_negative_float,
+        type=weight,
         metavar=("UP", "LOW"),
         help="triple_barrier: upper and lower barrier in units of the rolling volatility; 0 disables one "
         "(default: 1 1)",
     )
     g.add_argument(
         "--vol-window",
-        type=number(int, low=2),
+        type=number(int, 2, MAX_WIDTH),
         help="triple_barrier: one-bar log returns in the causal rolling volatility (default: 20)",
     )
     g.add_argument(
@@ -51,7 +51,7 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--label-horizon",
-        type=positive_int,
+        type=bars,
         metavar="BARS",
         help="how many bars ahead your --label-column reads (required with it; the same as --horizon: "
         "the split's embargo covers it)",

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from neural_trader.cli.options import (
+    MAX_SPLITS,
     UsageError,
+    bars,
     line,
     load_bars,
     nan_option,
     number,
-    positive_int,
     refuse_overwriting_inputs,
+    rows,
 )
 
 KINDS = ("walk-forward", "purged-kfold", "cpcv")
@@ -41,29 +43,33 @@ def add(sub: Any) -> None:
     p.add_argument("--kind", choices=KINDS, default="walk-forward", help="default: walk-forward")
     p.add_argument(
         "--folds",
-        type=positive_int,
+        type=number(int, 1, MAX_SPLITS),
         help="walk-forward folds (default: 3), or purged k-fold folds (default: 5)",
     )
-    p.add_argument("--horizon", type=positive_int, default=5, help="largest label horizon (default: 5)")
+    p.add_argument("--horizon", type=bars, default=5, help="largest label horizon (default: 5)")
     p.add_argument(
         "--embargo",
-        type=positive_int,
+        type=rows,
         help="rows between parts; purged kinds: also after every test group (default: the horizon)",
     )
     w = p.add_argument_group("walk-forward")
     w.add_argument("--mode", choices=("expanding", "rolling"), help="default: expanding")
-    w.add_argument("--test-size", type=positive_int, help="test rows per fold")
-    w.add_argument("--val-size", type=positive_int, help="validation rows per fold (default: test size)")
+    w.add_argument("--test-size", type=rows, help="test rows per fold")
+    w.add_argument("--val-size", type=rows, help="validation rows per fold (default: test size)")
     c = p.add_argument_group("purged k-fold and CPCV (samples are the windows of the development rows)")
-    c.add_argument("--window", type=positive_int, help="bars per window, as in `train` (default: 32)")
+    c.add_argument("--window", type=bars, help="bars per window, as in `train` (default: 32)")
     c.add_argument(
         "--holdout",
         type=number(float, 0.0, 1.0, high_open=True),
         help="share of the last rows held out as the test period, after an embargo; 0 for none "
         "(default: 0.2)",
     )
-    c.add_argument("--groups", type=number(int, 2), help="cpcv: groups N (default: 6)")
-    c.add_argument("--test-groups", type=positive_int, help="cpcv: test groups k per split (default: 2)")
+    c.add_argument("--groups", type=number(int, 2, MAX_SPLITS), help="cpcv: groups N (default: 6)")
+    c.add_argument(
+        "--test-groups",
+        type=number(int, 1, MAX_SPLITS - 1),
+        help="cpcv: test groups k per split (default: 2)",
+    )
     p.set_defaults(func=run)
 
 

@@ -11,11 +11,11 @@ import argparse
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli.options import UsageError, non_negative_float, number, positive_int
+from neural_trader.cli.options import MAX_EPOCHS, UsageError, bars, epochs, number, weight
 from neural_trader.models.teacher_forcing import KINDS, ScheduledSampling
 
 probability = number(float, low=0.0, high=1.0)
-inverse_sigmoid_width = number(float, low=1.0)
+inverse_sigmoid_width = number(float, low=1.0, high=float(MAX_EPOCHS))
 decay_rate = number(float, low=0.0, high=1.0, low_open=True, high_open=True)
 
 #: The schedule parameters and the kinds that use them.
@@ -53,7 +53,7 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--teacher-forcing-decay-epochs",
-        type=positive_int,
+        type=epochs,
         metavar="N",
         help="linear: epochs from the first ratio to the end ratio (default: --epochs minus 1, so the last "
         "epoch trains at the end ratio)",
@@ -71,7 +71,7 @@ def add(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("trend heads (trend_attention)")
     t.add_argument(
         "--horizons",
-        type=positive_int,
+        type=bars,
         nargs="+",
         metavar="H",
         help="one head per horizon, trained together, e.g. --horizons 7 30 (the recipe's); labels for "
@@ -79,12 +79,12 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--regression-weight",
-        type=non_negative_float,
+        type=weight,
         help=f"weight of the trend-score MSE in the loss (default: {recipe.REGRESSION_WEIGHT})",
     )
     t.add_argument(
         "--classification-weight",
-        type=non_negative_float,
+        type=weight,
         help=f"weight of the up/down cross-entropy in the loss (default: {recipe.CLASSIFICATION_WEIGHT})",
     )
 

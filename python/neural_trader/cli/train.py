@@ -11,13 +11,14 @@ from neural_trader import recipe
 from neural_trader.cli import labels, task_options
 from neural_trader.cli.options import (
     UsageError,
+    batch_size,
+    dropout,
+    epochs,
+    epochs_or_none,
+    learning_rate,
     line,
     load_bars,
     nan_option,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
     progress,
     refuse_overwriting_inputs,
     run_options,
@@ -64,11 +65,11 @@ def add(sub: Any) -> None:
     )
     g = p.add_argument_group("model and optimisation")
     size_options(g, heads=True)
-    g.add_argument("--dropout", type=non_negative_float, default=0.2, help="dropout (default: 0.2)")
-    g.add_argument("--epochs", type=positive_int, default=20, help="maximum epochs (default: 20)")
-    g.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience (default: 5)")
-    g.add_argument("--batch-size", type=positive_int, default=64, help="windows per batch (default: 64)")
-    g.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    g.add_argument("--dropout", type=dropout, default=0.2, help="dropout (default: 0.2)")
+    g.add_argument("--epochs", type=epochs, default=20, help="maximum epochs (default: 20)")
+    g.add_argument("--patience", type=epochs, default=5, help="early-stopping patience (default: 5)")
+    g.add_argument("--batch-size", type=batch_size, default=64, help="windows per batch (default: 64)")
+    g.add_argument("--lr", type=learning_rate, default=1e-3, help="peak learning rate (default: 1e-3)")
     g.add_argument(
         "--no-class-weights",
         action="store_true",
@@ -85,7 +86,7 @@ def add(sub: Any) -> None:
     )
     e.add_argument(
         "--unfreeze-after",
-        type=non_negative_int,
+        type=epochs_or_none,
         help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
         f"(default: {recipe.FREEZE_EPOCHS}, the recipe's; a value >= --epochs keeps it frozen)",
     )

@@ -34,6 +34,7 @@ from torch import nn
 from neural_trader import _core
 from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.models import memory
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -150,6 +151,9 @@ class TwinModel(nn.Module):
                 f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}"
             )
         self.config = config
+        # Before the subclass allocates a single parameter: a size that cannot fit is refused by name
+        # (the sizing build runs on the meta device, where this check is skipped).
+        memory.check_parameters(self.registry_name, type(self), config)
 
     def num_parameters(self) -> int:
         """Number of scalar parameters (the Rust twin counts the same)."""

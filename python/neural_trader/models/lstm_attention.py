@@ -37,7 +37,7 @@ from torch import nn
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, integer, positive_int, probability
+from neural_trader.validation import dropout_rate, flag, integer, layers, probability, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -78,11 +78,11 @@ class LSTMAttentionConfig:
             "output_size",
             "horizon",
             "hidden_size",
-            "num_encoder_layers",
-            "num_decoder_layers",
             "num_heads",
         ):
-            setattr(self, name, positive_int(name, getattr(self, name)))
+            setattr(self, name, width(name, getattr(self, name)))
+        for name in ("num_encoder_layers", "num_decoder_layers"):
+            setattr(self, name, layers(name, getattr(self, name)))
         if self.hidden_size % self.num_heads:
             raise ConfigError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"

@@ -29,7 +29,7 @@ from neural_trader import recipe
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, int_list, positive_int
+from neural_trader.validation import dropout_rate, flag, int_list, layers, width
 
 
 def masked_mse(reconstruction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -85,8 +85,9 @@ class PretrainedEncoderConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers"):
-            positive_int(name, getattr(self, name))
+        for name in ("input_size", "hidden_size"):
+            width(name, getattr(self, name))
+        layers("num_layers", self.num_layers)
         flag("bidirectional", self.bidirectional)
         self.dropout = dropout_rate("dropout", self.dropout)
 
@@ -131,8 +132,9 @@ class MaskedBiLSTMAutoencoderConfig:
     latent_weight: float = recipe.LATENT_WEIGHT
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers"):
-            positive_int(name, getattr(self, name))
+        for name in ("input_size", "hidden_size"):
+            width(name, getattr(self, name))
+        layers("num_layers", self.num_layers)
         self.dropout = dropout_rate("dropout", self.dropout)
         self.decoder_hidden = int_list("decoder_hidden", self.decoder_hidden)
         w = self.latent_weight

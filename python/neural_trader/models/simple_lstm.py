@@ -28,7 +28,7 @@ from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import register
 from neural_trader.models.classifier import DirectionClassifier, head_classes
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, int_list, positive_int
+from neural_trader.validation import dropout_rate, int_list, layers, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -45,8 +45,9 @@ def _mlp_head(width: int, hidden: list[int], num_classes: int, dropout: float) -
 
 
 def _check_common(cfg: object) -> None:
-    for name in ("input_size", "hidden_size", "num_layers"):
-        setattr(cfg, name, positive_int(name, getattr(cfg, name)))
+    for name in ("input_size", "hidden_size"):
+        setattr(cfg, name, width(name, getattr(cfg, name)))
+    cfg.num_layers = layers("num_layers", cfg.num_layers)
     cfg.num_classes = head_classes(cfg.num_classes)
     cfg.dropout = dropout_rate("dropout", cfg.dropout)
     cfg.head_hidden = int_list("head_hidden", cfg.head_hidden)
@@ -127,7 +128,7 @@ class EnhancedSimpleLSTMConfig:
 
     def __post_init__(self) -> None:
         _check_common(self)
-        self.num_heads = positive_int("num_heads", self.num_heads)
+        self.num_heads = width("num_heads", self.num_heads)
         if (2 * self.hidden_size) % self.num_heads:
             raise ConfigError(
                 f"2 * hidden_size ({2 * self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
