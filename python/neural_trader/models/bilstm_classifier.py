@@ -73,6 +73,11 @@ class BiLSTMClassifier(DirectionClassifier):
         self.head = nn.Linear(self.encoder.output_size, max(c.num_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, num_classes)``, or the value ``(B, 1)`` of a regression head (``num_classes=0``)."""
+        """Logits ``(B, num_classes)``, or the value ``(B, 1)`` of a regression head (``num_classes=0``).
+
+        Raises:
+            ShapeError, DataError: see :meth:`~neural_trader.models.TwinModel.check_input`.
+        """
+        x = self.check_input(x)
         _, (h_n, _) = self.encoder(x)
         return self.head(self.dropout(self.encoder.final_hidden(h_n)))

@@ -223,7 +223,7 @@ class LSTMAttention(TwinModel):
             ShapeError: ``x`` or ``y`` has the wrong shape. ConfigError: a ratio outside ``[0, 1]``.
         """
         c = self.config
-        self._check_input(x)
+        x = self.check_input(x)
         if y is not None and tuple(y.shape) != (x.shape[0], c.horizon, c.output_size):
             raise ShapeError(
                 f"target y: expected shape ({x.shape[0]}, {c.horizon}, {c.output_size}), got {tuple(y.shape)}"
@@ -296,18 +296,6 @@ class LSTMAttention(TwinModel):
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """Attention of the autoregressive forecast ``(B, horizon, T)``: one row per forecast step."""
         return self.forecast(x, return_attention=True)[1]
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        n = self.config.input_size
-        if (
-            not isinstance(x, torch.Tensor)
-            or x.dim() != 3
-            or x.shape[0] < 1
-            or x.shape[1] < 1
-            or x.shape[2] != n
-        ):
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ShapeError(f"input x: expected shape (batch >= 1, time >= 1, {n}), got {shape}")
 
     def _coin_flips(self, ratio: float, generator: torch.Generator | int | None) -> list[bool]:
         """One flip per step after the first: True means "read the truth". Draws nothing at ratio 0 or 1."""

@@ -114,7 +114,7 @@ class PretrainedEncoder(TwinModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder outputs ``(B, T, H * dirs)``."""
-        return self.encoder(x)[0]
+        return self.encoder(self.check_input(x))[0]
 
 
 @dataclass
@@ -185,12 +185,13 @@ class MaskedBiLSTMAutoencoder(TwinModel):
         """``reconstruction (B, T, F)`` and ``encoded (B, T, 2H)`` of ``x`` with the ``mask`` steps hidden.
 
         Raises:
-            ShapeError: ``x`` is not ``(B, T, input_size)`` or ``mask`` is not ``(B, T)``.
+            ShapeError: ``x`` is not ``(B, T, input_size)`` or ``mask`` is not ``(B, T)``. DataError: a
+                non-finite value in ``x``.
         """
-        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
-            raise ShapeError(f"x: expected (B, T, {self.config.input_size}), got {tuple(x.shape)}")
-        if tuple(mask.shape) != tuple(x.shape[:2]):
-            raise ShapeError(f"mask: expected {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
+        x = self.check_input(x)
+        if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != tuple(x.shape[:2]):
+            shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ShapeError(f"mask: expected {tuple(x.shape[:2])}, got {shape}")
         hidden = torch.where(mask.bool().unsqueeze(-1), self.mask_token.to(x.dtype), x)
         encoded, _ = self.encoder(hidden)
         return {"reconstruction": self.decoder(encoded), "encoded": encoded}

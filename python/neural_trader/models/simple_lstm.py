@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.errors import ConfigError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import register
 from neural_trader.models.classifier import DirectionClassifier, head_classes
@@ -51,11 +51,6 @@ def _check_common(cfg: object) -> None:
     cfg.num_classes = head_classes(cfg.num_classes)
     cfg.dropout = dropout_rate("dropout", cfg.dropout)
     cfg.head_hidden = int_list("head_hidden", cfg.head_hidden)
-
-
-def _check_input(x: torch.Tensor, input_size: int) -> None:
-    if x.dim() != 3 or x.shape[-1] != input_size:
-        raise ShapeError(f"x: expected (B, T, {input_size}), got {tuple(x.shape)}")
 
 
 @dataclass
@@ -107,7 +102,7 @@ class SimpleLSTM(DirectionClassifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes)``."""
-        _check_input(x, self.config.input_size)
+        x = self.check_input(x)
         _, (h_n, _) = self.encoder(x)
         return self.head(self.dropout(self.encoder.final_hidden(h_n)))
 
@@ -175,7 +170,7 @@ class EnhancedSimpleLSTM(DirectionClassifier):
         self.head = _mlp_head(2 * width, c.head_hidden, c.num_classes, c.dropout)
 
     def _readout(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, self.config.input_size)
+        x = self.check_input(x)
         outputs, (h_n, _) = self.encoder(x)
         final = self.encoder.final_hidden(h_n)
         context, weights = attention_readout(self.attention, outputs, final)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.errors import ConfigError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
@@ -188,10 +188,9 @@ class TrendAttention(TwinModel):
         """Per-horizon ``trend_{h}`` ``(B,)`` and ``direction_logits_{h}`` ``(B, 2)``, ``attention_weights``.
 
         Raises:
-            ShapeError: ``x`` is not ``(B, T, input_size)``.
+            ShapeError, DataError: see :meth:`~neural_trader.models.TwinModel.check_input`.
         """
-        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
-            raise ShapeError(f"x: expected (B, T, {self.config.input_size}), got {tuple(x.shape)}")
+        x = self.check_input(x)
         outputs, (h_n, _) = self.encoder(x)
         final = self.encoder.final_hidden(h_n)
         context, weights = attention_readout(self.attention, outputs, final)
