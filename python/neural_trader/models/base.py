@@ -35,6 +35,7 @@ from neural_trader import _core
 from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.errors import CheckpointError, ConfigError, DataError, ShapeError
 from neural_trader.models import memory
+from neural_trader.models.config_json import check_config_json, real_fields
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -190,7 +191,11 @@ class TwinModel(nn.Module):
                 f"checkpoint holds model {ck.model!r}, not {cls.registry_name!r}; "
                 "use neural_trader.load() to pick the class from the file"
             )
-        check_config_sizes(ck.config, _elements(ck.tensors))
+        # As the engine parses it: a malformed config is a bad file (CheckpointError), a well-formed one
+        # out of range a bad configuration (ConfigError, from the dataclass's own checks).
+        check_config_json(cls.registry_name, cls.config_class, ck.config)
+        reals = real_fields(cls.config_class)
+        check_config_sizes({k: v for k, v in ck.config.items() if k not in reals}, _elements(ck.tensors))
         config = config_from_dict(cls.config_class, ck.config)
         # Build once on the meta device (no memory), so a config that does not match the file is refused
         # before a single real parameter is allocated: a few-KB file claiming hidden_size=2**30 must not
