@@ -8,6 +8,7 @@ import json
 import os
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import MAX_TRIALS, UsageError, number, threads
 from neural_trader.files import write_atomic
 
@@ -46,6 +47,16 @@ def add(sub: Any) -> None:
     g.add_argument(
         "--threads", type=threads, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
     )
+    pretrain = scopes.option_in("only", ("pretrain",), None, "--only pretrain")
+    scopes.always(p, "json", "only")
+    scopes.declare(
+        p,
+        quick=scopes.option_in("only", (None, "models", "kernels"), None, "the models and kernels parts"),
+        steps=pretrain,
+        val_batches=pretrain,
+        device=pretrain,
+        threads=pretrain,
+    )
     p.set_defaults(func=run)
 
 
@@ -54,10 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from neural_trader.benchmarks import kernels, models
 
     result: dict[str, Any] = {}
-    if args.only != "pretrain" and (
-        args.steps != 3 or args.val_batches != 1 or args.threads or args.device != "cpu"
-    ):
-        raise UsageError("--steps, --val-batches, --device and --threads apply to --only pretrain")
     if args.only in (None, "models"):
         result["models"] = models.run(quick=args.quick)
         print(models.table(result["models"]), flush=True)

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     bars,
     cost_bps,
@@ -66,6 +67,15 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--season", type=bars, default=5, help="seasonal-naive season in bars (default: 5)")
     run_options(p, device_default="cpu")
+    scopes.always(p, "checkpoint", "data", "out", "n_bootstrap", "block_size")
+    classifiers = scopes.objectives("classification", words="classifier checkpoints (class labels)")
+    scopes.declare(
+        p,
+        cost_bps=classifiers,
+        band=classifiers,
+        baselines=classifiers,
+        season=scopes.objectives("forecast", words="forecaster checkpoints (lstm_attention)"),
+    )
     p.set_defaults(func=run)
 
 

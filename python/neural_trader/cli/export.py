@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     line,
     number,
@@ -33,6 +34,12 @@ def add(sub: Any) -> None:
         help="largest accepted |ONNX Runtime - PyTorch| (default: 1e-4)",
     )
     run_options(p, device_default="cpu")
+    scopes.always(p, "checkpoint", "onnx", "opset", "tolerance")
+    scopes.declare(
+        p,
+        device=scopes.never("commands that run on a device (the ONNX export and its check run on the CPU)"),
+        no_progress=scopes.never("commands that show progress bars"),
+    )
     p.set_defaults(func=run)
 
 

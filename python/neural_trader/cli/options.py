@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from neural_trader.cli.scopes import always, declare, model_field, with_option
 from neural_trader.data.cv.groups import MAX_SPLITS
 from neural_trader.errors import ConfigError
 from neural_trader.validation import (
@@ -161,6 +162,7 @@ def run_options(p: argparse.ArgumentParser, device_default: str = "auto") -> Non
         help="PyTorch CPU threads (default: 1; small LSTMs run fastest on one, raise it for large models)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    always(p, "seed", "device", "threads", "no_progress")
 
 
 def nan_option(p: argparse.ArgumentParser) -> None:
@@ -172,6 +174,7 @@ def nan_option(p: argparse.ArgumentParser) -> None:
         help="missing values in the bars: raise (name the first), drop the rows, or ffill (repair from "
         "the previous bar only) (default: raise)",
     )
+    always(p, "nan_policy")
 
 
 def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
@@ -195,6 +198,7 @@ def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
             "columns of the bars file by name or glob pattern (quote it: 'sent_*'; they must be known at "
             "the bar's close); all but the candles are standardised on training rows (default: features)",
         )
+    always(p, "window", "horizon", *(["inputs"] if inputs else []))
 
 
 def split_options(p: argparse.ArgumentParser) -> None:
@@ -208,6 +212,8 @@ def split_options(p: argparse.ArgumentParser) -> None:
         type=number(int, 1, MAX_SPLITS),
         help="fold of a walk-forward --split, from 1 (default: last)",
     )
+    always(p, "split")
+    declare(p, fold=with_option("split", "a walk-forward --split file"))
 
 
 def size_options(g: argparse._ArgumentGroup, *, heads: bool = False) -> None:
@@ -223,6 +229,9 @@ def size_options(g: argparse._ArgumentGroup, *, heads: bool = False) -> None:
     g.add_argument("--num-layers", type=layers, default=2, help="stacked LSTM layers (default: 2)")
     if heads:
         g.add_argument("--num-heads", type=width, default=4, help="attention heads (default: 4)")
+    always(g, "hidden_size", "num_layers")
+    if heads:
+        declare(g, num_heads=model_field("num_heads"))
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from neural_trader import recipe
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     MAX_LR,
     bars,
@@ -116,6 +117,15 @@ def add(sub: Any) -> None:
     window_options(p)
     split_options(p)
     run_options(p)
+    s = scopes
+    s.always(p, "input", "output", "epochs", "patience", "mask_ratio", "mask_strategy", "batch_size", "lr")
+    s.always(p, "min_lr", "latent_weight", "augment")
+    s.declare(
+        p,
+        patch_size=s.option_in("mask_strategy", ("block", "patch"), r.MASK_STRATEGY, "block and patch masks"),
+        num_augmentations=s.with_option("augment"),
+        train_fraction=s.without_option("split", "runs without --split (its training part is used)"),
+    )
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     MAX_SPLITS,
     epochs,
@@ -44,6 +45,7 @@ def add(sub: Any) -> None:
         help="bootstrap resamples, the config's n_resamples (default: 1000)",
     )
     run_options(p, device_default="cpu")
+    scopes.always(p, "out", "epochs", "folds", "n_bootstrap")
     p.set_defaults(func=run)
 
 

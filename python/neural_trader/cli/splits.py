@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     MAX_SPLITS,
     UsageError,
@@ -21,10 +22,6 @@ from neural_trader.cli.options import (
 )
 
 KINDS = ("walk-forward", "purged-kfold", "cpcv")
-# Options that only one family of kinds reads (refused with the others, never silently ignored).
-_WALK_FORWARD_ONLY = ("mode", "test_size", "val_size")
-_PURGED_ONLY = ("window", "holdout")
-_CPCV_ONLY = ("groups", "test_groups")
 
 
 def add(sub: Any) -> None:
@@ -70,14 +67,17 @@ def add(sub: Any) -> None:
         type=number(int, 1, MAX_SPLITS - 1),
         help="cpcv: test groups k per split (default: 2)",
     )
+    s = scopes
+    s.always(p, "data", "out", "kind", "horizon", "embargo")
+    walk_forward = s.option_in("kind", ("walk-forward",), "walk-forward", "--kind walk-forward")
+    purged = s.option_in("kind", ("purged-kfold", "cpcv"), "walk-forward", "--kind purged-kfold or cpcv")
+    cpcv = s.option_in("kind", ("cpcv",), "walk-forward", "--kind cpcv")
+    folds = s.option_in(
+        "kind", ("walk-forward", "purged-kfold"), "walk-forward", "--kind walk-forward or purged-kfold"
+    )
+    s.declare(p, folds=folds, mode=walk_forward, test_size=walk_forward, val_size=walk_forward)
+    s.declare(p, window=purged, holdout=purged, groups=cpcv, test_groups=cpcv)
     p.set_defaults(func=run)
-
-
-def _refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
-    for name in names:
-        if getattr(args, name) is not None:
-            option = "--" + name.replace("_", "-")
-            raise UsageError(f"{option} does not apply to --kind {kind}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,13 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if len(series) != 1:
         raise UsageError("splits: --data must be one file (a split indexes the rows of one series)")
     if args.kind == "walk-forward":
-        _refuse(args, _PURGED_ONLY + _CPCV_ONLY, args.kind)
         return _walk_forward(args, series[0])
-    _refuse(args, _WALK_FORWARD_ONLY, args.kind)
-    if args.kind == "purged-kfold":
-        _refuse(args, _CPCV_ONLY, "purged-kfold (its folds are --folds)")
-    elif args.folds is not None:
-        raise UsageError("--folds does not apply to --kind cpcv (give --groups and --test-groups)")
     return _purged(args, series[0])
 
 

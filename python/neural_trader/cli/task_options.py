@@ -1,8 +1,9 @@
 """The options of ``train`` that set a model's task rather than its sizes: teacher forcing and its schedule
 (forecasters), the horizons and multi-task loss weights (``trend_attention``).
 
-Each applies to one task (the model's declared ``task``); given for another, it is refused with one line
-naming the option and what it applies to, never silently ignored.
+Each applies to one task (the model's declared ``task``; the schedule parameters, to their schedules): its
+scope (:mod:`neural_trader.cli.scopes`) refuses it elsewhere with one line naming the option and what it
+applies to, never silently ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import argparse
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli.options import MAX_EPOCHS, UsageError, bars, epochs, number, weight
+from neural_trader.cli import scopes
+from neural_trader.cli.options import MAX_EPOCHS, bars, epochs, number, weight
 from neural_trader.models.teacher_forcing import KINDS, ScheduledSampling
 
 probability = number(float, low=0.0, high=1.0)
@@ -25,7 +27,6 @@ _SCHEDULE_PARAMETERS = {
     "teacher_forcing_rate": ("exponential",),
     "teacher_forcing_k": ("inverse_sigmoid",),
 }
-_TEACHER_FORCING = ("teacher_forcing", "teacher_forcing_schedule", *_SCHEDULE_PARAMETERS)
 _TREND = ("horizons", "regression_weight", "classification_weight")
 
 
@@ -87,34 +88,22 @@ def add(p: argparse.ArgumentParser) -> None:
         type=weight,
         help=f"weight of the up/down cross-entropy in the loss (default: {recipe.CLASSIFICATION_WEIGHT})",
     )
-
-
-def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
-    return [n for n in names if getattr(args, n, None) is not None]
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def check(args: argparse.Namespace, task: str) -> None:
-    """Refuses the options that do not apply to the model's ``task`` or to the chosen schedule.
-
-    Raises:
-        UsageError: naming the option and what it applies to.
-    """
-    given = _given(args, _TEACHER_FORCING)
-    if given and task != "forecast":
-        raise UsageError(f"{_flag(given[0])} applies to forecasters (lstm_attention), not to a {task} model")
-    given = _given(args, _TREND)
-    if given and task != "trend":
-        raise UsageError(f"{_flag(given[0])} applies to trend_attention, not to a {task} model")
-    kind = args.teacher_forcing_schedule or "constant"
-    for name, kinds in _SCHEDULE_PARAMETERS.items():
-        if getattr(args, name) is not None and kind not in kinds:
-            raise UsageError(
-                f"{_flag(name)} applies to --teacher-forcing-schedule {' or '.join(kinds)}, not {kind}"
-            )
+    forecasters = scopes.tasks("forecast", words="forecasters (lstm_attention)")
+    trend = scopes.tasks("trend", words="trend_attention")
+    schedule = {
+        name: scopes.all_of(
+            forecasters,
+            scopes.option_in(
+                "teacher_forcing_schedule",
+                kinds,
+                "constant",
+                f"--teacher-forcing-schedule {' or '.join(kinds)}",
+            ),
+        )
+        for name, kinds in _SCHEDULE_PARAMETERS.items()
+    }
+    scopes.declare(p, teacher_forcing=forecasters, teacher_forcing_schedule=forecasters, **schedule)
+    scopes.declare(p, **dict.fromkeys(_TREND, trend))
 
 
 def teacher_forcing(args: argparse.Namespace) -> ScheduledSampling | None:

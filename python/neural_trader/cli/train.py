@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli import labels, task_options
+from neural_trader.cli import labels, scopes, task_options
 from neural_trader.cli.options import (
     UsageError,
     batch_size,
@@ -99,6 +99,21 @@ def add(sub: Any) -> None:
     labels.add(p)
     split_options(p)
     run_options(p)
+    s = scopes
+    s.always(p, "model", "data", "out", "resume", "dropout", "epochs", "patience", "batch_size", "lr")
+    s.always(p, "pretrained_encoder")
+    encoder = s.with_option("pretrained_encoder", "runs with --pretrained-encoder").hinted(
+        "the encoder options need --pretrained-encoder"
+    )
+    frozen = s.Scope("a frozen encoder", lambda c: None if c.args.freeze_encoder else "--no-freeze-encoder")
+    s.declare(
+        p,
+        targets=s.tasks("forecast", words="forecasters (lstm_attention)"),
+        no_class_weights=s.objectives("classification", words="class labels (a classifier's loss)"),
+        freeze_encoder=encoder,
+        unfreeze_after=s.all_of(encoder, frozen.hinted("it releases a frozen encoder")),
+        log_pretrained_stats=encoder,
+    )
     p.set_defaults(func=run)
 
 
@@ -108,15 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     task = task_of(args.model)
-    task_options.check(args, task)
     spec = labels.data_spec(args, task)
     schedule = task_options.teacher_forcing(args)
-    if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
-        raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
-    if args.unfreeze_after is not None and not args.freeze_encoder:
-        raise UsageError(
-            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder"
-        )
     out, resume = _out_and_resume(args)
     refuse_overwriting_inputs(
         {"--out": [os.path.join(out, name) for name in RUN_FILES]},

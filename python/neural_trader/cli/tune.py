@@ -8,6 +8,7 @@ import argparse
 import os
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     MAX_SPLITS,
     MAX_TRIALS,
@@ -103,6 +104,18 @@ def add(sub: Any) -> None:
     e.add_argument("--n-bootstrap", type=resamples, default=1000, help="default: 1000")
     e.add_argument("--block-size", type=bars, help="bootstrap block (default: window + horizon)")
     run_options(p, device_default="cpu")
+    s = scopes
+    s.always(p, "data", "model", "trials", "param", "metric", "out", "window", "horizon", "inputs", "split")
+    s.always(p, "baselines", "cost_bps", "band", "n_bootstrap", "block_size")
+    making = s.without_option("split").hinted(
+        "{option} does not apply with --split (the split file fixes the splits)"
+    )
+    kind = {
+        "folds": s.option_in("kind", ("purged-kfold",), "cpcv", "--kind purged-kfold"),
+        "groups": s.option_in("kind", ("cpcv",), "cpcv", "--kind cpcv"),
+        "test_groups": s.option_in("kind", ("cpcv",), "cpcv", "--kind cpcv"),
+    }
+    s.declare(p, **{name: s.all_of(making, kind[name]) if name in kind else making for name in _SPLIT_MAKING})
     p.set_defaults(func=run)
 
 
@@ -151,18 +164,10 @@ def run(args: argparse.Namespace) -> int:
     device = setup(args)
     window, horizon = args.window, args.horizon
     if args.split is not None:
-        given = [n for n in _SPLIT_MAKING if getattr(args, n) is not None]
-        if given:
-            option = "--" + given[0].replace("_", "-")
-            raise UsageError(f"{option} does not apply with --split (the split file fixes the splits)")
         held = HeldOutCV.load(args.split)
         window = held.window if window is None else window
         horizon = held.horizon if horizon is None else horizon
     kind = args.kind or "cpcv"
-    if kind == "cpcv" and args.folds is not None:
-        raise UsageError("--folds does not apply to --kind cpcv (give --groups and --test-groups)")
-    if kind == "purged-kfold" and (args.groups is not None or args.test_groups is not None):
-        raise UsageError("--groups and --test-groups apply to --kind cpcv; purged-kfold takes --folds")
     spec = DataSpec(inputs=args.inputs, window=window or 32, horizon=horizon or 5)
     series = load_bars(args.data, spec.horizon, args)
     if len(series) != 1:
