@@ -13,7 +13,14 @@ import os
 
 from neural_trader import _core, data, kernels, native, training
 from neural_trader.checkpoint import Checkpoint, naming_file
-from neural_trader.errors import CheckpointError, ConfigError, DataError, NeuralTraderError, ShapeError
+from neural_trader.errors import (
+    CheckpointConfigError,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    NeuralTraderError,
+    ShapeError,
+)
 from neural_trader.models import (
     BASELINES,
     MODELS,
@@ -57,6 +64,7 @@ __all__ = [
     "BiLSTMClassifierConfig",
     "Checkpoint",
     "CheckpointError",
+    "CheckpointConfigError",
     "ConfigError",
     "DataError",
     "EnhancedSimpleLSTM",

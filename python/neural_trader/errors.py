@@ -25,4 +25,17 @@ class CheckpointError(NeuralTraderError):
     """A checkpoint file is malformed, of another format, or does not match its model."""
 
 
-__all__ = ["CheckpointError", "ConfigError", "DataError", "NeuralTraderError", "ShapeError"]
+class CheckpointConfigError(CheckpointError, ConfigError):
+    """A checkpoint's config is malformed (an unknown or missing field, a value of the wrong JSON type):
+    a bad file, as the Rust engine reports it (``CheckpointError``), and a bad config (``ConfigError``),
+    so a handler of either catches it."""
+
+
+__all__ = [
+    "CheckpointConfigError",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "NeuralTraderError",
+    "ShapeError",
+]

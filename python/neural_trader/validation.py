@@ -29,6 +29,18 @@ from typing import Any
 
 from neural_trader.errors import ConfigError
 
+#: The largest width (inputs, hidden units, head widths, forecast steps) a model may have: the Rust engine's
+#: ``MAX_LSTM_WIDTH``, so both twins accept the same configs. What fits in memory is checked apart
+#: (:mod:`neural_trader.models.memory`).
+MAX_WIDTH = 2**20
+#: The most stacked recurrent layers: the Rust engine's ``MAX_LSTM_LAYERS``.
+MAX_LAYERS = 64
+#: Seeds are 64-bit unsigned integers, as the Rust kernels and torch's generators take them.
+MAX_SEED = 2**64 - 1
+#: The largest learning rate: beyond it AdamW's first step already overflows float32 arithmetic, and no
+#: recipe uses more than a small fraction of it.
+MAX_LR = 10.0
+
 
 def integer_range(low: int | None = None, high: int | None = None) -> str:
     """The words for an integer range, as the error messages say it: ``">= 1"``, ``"in 1..=1024"``."""
@@ -117,6 +129,32 @@ def positive_int(name: str, value: Any) -> int:
     return integer(name, value, low=1)
 
 
+def width(name: str, value: Any) -> int:
+    """A model width (input columns, hidden units, heads, a head's units): an integer in
+    ``1..=MAX_WIDTH``."""
+    return integer(name, value, low=1, high=MAX_WIDTH)
+
+
+def layers(name: str, value: Any) -> int:
+    """A number of stacked recurrent layers: an integer in ``1..=MAX_LAYERS``."""
+    return integer(name, value, low=1, high=MAX_LAYERS)
+
+
+def random_seed(name: str, value: Any) -> int:
+    """A random seed: an integer in ``0..=2**64 - 1``.
+
+    Example:
+        >>> random_seed("seed", 2**64 - 1)
+        18446744073709551615
+    """
+    return integer(name, value, low=0, high=MAX_SEED)
+
+
+def learning_rate(name: str, value: Any) -> float:
+    """A learning rate: a finite number in ``(0, MAX_LR]``."""
+    return real(name, value, low=0.0, high=MAX_LR, low_open=True)
+
+
 def fraction(name: str, value: Any) -> float:
     """A share strictly between 0 and 1 (mask ratio, validation share)."""
     return real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -158,15 +196,19 @@ def choice(name: str, value: Any, options: Collection[str]) -> str:
     return value
 
 
-def int_list(name: str, values: Any, *, allow_empty: bool = True, distinct: bool = False) -> list[int]:
-    """``values`` as a list of integers ``>= 1`` (JSON gives lists, users may give tuples).
+def int_list(
+    name: str, values: Any, *, allow_empty: bool = True, distinct: bool = False, high: int = MAX_WIDTH
+) -> list[int]:
+    """``values`` as a list of integers in ``1..=high`` (JSON gives lists, users may give tuples).
 
     Raises:
-        ConfigError: not a sequence of integers ``>= 1``, empty when not allowed, or repeating a value.
+        ConfigError: not a sequence of such integers, empty when not allowed, or repeating a value.
     """
     if not isinstance(values, Sequence) or isinstance(values, str):
-        raise ConfigError(f"{name} must be a list of integers >= 1, got {values!r}")
-    out = [positive_int(f"{name} entry", v) for v in values]
+        raise ConfigError(f"{name} must be a list of integers {integer_range(1, high)}, got {values!r}")
+    if len(values) > high:
+        raise ConfigError(f"{name} must hold at most {high} entries, got {len(values)}")
+    out = [integer(f"{name} entry", v, low=1, high=high) for v in values]
     if not allow_empty and not out:
         raise ConfigError(f"{name} must not be empty")
     if distinct and len(set(out)) != len(out):

@@ -23,6 +23,7 @@ from neural_trader.cli import (
     predict,
     pretrain,
     quickstart,
+    scopes,
     splits,
     train,
     tune,
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neural-trader`` console script; returns the exit code."""
     from neural_trader.errors import NeuralTraderError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        # An option given where it does not apply is refused, never silently ignored.
+        scopes.check_given(parser, args, scopes.given_dests(parser, argv))
         return args.func(args)
     except (NeuralTraderError, UsageError) as exc:
         return _error(str(exc))
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             return _error(f"{exc.strerror}: {exc.filename}")
         return _error(str(exc))
     except ImportError as exc:  # optional dependencies, e.g. pyarrow for Parquet
+        return _error(str(exc))
+    except FloatingPointError as exc:  # the training loss diverged: a setting to change, not a crash
         return _error(str(exc))
     except MemoryError:
         return _error("out of memory: lower --hidden-size, --window, --batch-size or the data size")

@@ -8,7 +8,8 @@ import json
 import os
 from typing import Any
 
-from neural_trader.cli.options import UsageError, positive_int
+from neural_trader.cli import scopes
+from neural_trader.cli.options import MAX_TRIALS, UsageError, number, threads
 from neural_trader.files import write_atomic
 
 
@@ -40,12 +41,27 @@ def add(sub: Any) -> None:
         "the CUDA build of the extension",
     )
     g = p.add_argument_group("pretrain workload (--only pretrain)")
-    g.add_argument("--steps", type=positive_int, default=3, help="training steps timed (default: 3)")
     g.add_argument(
-        "--val-batches", type=positive_int, default=1, help="validation batches timed (default: 1)"
+        "--steps", type=number(int, 1, MAX_TRIALS), default=3, help="training steps timed (default: 3)"
     )
     g.add_argument(
-        "--threads", type=positive_int, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
+        "--val-batches",
+        type=number(int, 1, MAX_TRIALS),
+        default=1,
+        help="validation batches timed (default: 1)",
+    )
+    g.add_argument(
+        "--threads", type=threads, nargs="+", help="PyTorch CPU threads, one run each (default: as set)"
+    )
+    pretrain = scopes.option_in("only", ("pretrain",), None, "--only pretrain")
+    scopes.always(p, "json", "only")
+    scopes.declare(
+        p,
+        quick=scopes.option_in("only", (None, "models", "kernels"), None, "the models and kernels parts"),
+        steps=pretrain,
+        val_batches=pretrain,
+        device=scopes.option_in("only", ("models", "pretrain"), None, "--only models and --only pretrain"),
+        threads=pretrain,
     )
     p.set_defaults(func=run)
 
@@ -55,10 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from neural_trader.benchmarks import kernels, models
 
     result: dict[str, Any] = {}
-    if args.only != "pretrain" and (args.steps != 3 or args.val_batches != 1 or args.threads):
-        raise UsageError("--steps, --val-batches and --threads apply to --only pretrain")
-    if args.only is None and args.device != "cpu":
-        raise UsageError("--device applies to --only models and --only pretrain")
     if args.only == "models" and args.device != "cpu" and engine_device(args.device) != "cpu":
         from neural_trader.benchmarks import models_device
 
@@ -75,12 +87,12 @@ def run(args: argparse.Namespace) -> int:
         from neural_trader.benchmarks import pretrain_workload
 
         runs = []
-        for threads in args.threads or [None]:
+        for torch_threads in args.threads or [None]:
             timed = pretrain_workload.time_pretraining(
                 steps=args.steps,
                 val_batches=args.val_batches,
                 device=setup_device(args.device),
-                threads=threads,
+                threads=torch_threads,
             )
             print(pretrain_workload.format_result(timed), flush=True)
             runs.append(timed)

@@ -7,15 +7,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
+    bars,
+    cost_bps,
     interval,
     line,
     load_bars,
     nan_option,
-    non_negative_float,
-    positive_int,
+    number,
     progress,
     refuse_overwriting_inputs,
+    resamples,
     run_options,
     setup,
 )
@@ -35,24 +38,22 @@ def add(sub: Any) -> None:
     p.add_argument("--data", required=True, metavar="PATH", help="the bars the checkpoints were trained on")
     nan_option(p)
     p.add_argument("--out", metavar="DIR", help="report folder (default: <first checkpoint's folder>/report)")
-    p.add_argument(
-        "--cost-bps", type=non_negative_float, default=1.0, help="cost per unit traded, bp (default: 1)"
-    )
+    p.add_argument("--cost-bps", type=cost_bps, default=1.0, help="cost per unit traded, bp (default: 1)")
     p.add_argument(
         "--band",
-        type=non_negative_float,
+        type=number(float, 0.0, 0.5, high_open=True),
         default=0.0,
         help="flat when |P(up) - 0.5| <= band (default: 0)",
     )
     p.add_argument(
         "--n-bootstrap",
-        type=positive_int,
+        type=resamples,
         default=1000,
         help="bootstrap resamples, the options' n_resamples (default: 1000)",
     )
     p.add_argument(
         "--block-size",
-        type=positive_int,
+        type=bars,
         help="bootstrap block, in windows (default: window + horizon); test windows holding fewer than 5 "
         "blocks get no interval and no verdict",
     )
@@ -64,10 +65,17 @@ def add(sub: Any) -> None:
         "trees, pip install 'neural_trader[xgb]') and stack (logreg + rf stacked on time-ordered "
         "out-of-fold predictions); `neural-trader models` lists them)",
     )
-    p.add_argument(
-        "--season", type=positive_int, default=5, help="seasonal-naive season in bars (default: 5)"
-    )
+    p.add_argument("--season", type=bars, default=5, help="seasonal-naive season in bars (default: 5)")
     run_options(p, device_default="cpu")
+    scopes.always(p, "checkpoint", "data", "out", "n_bootstrap", "block_size")
+    classifiers = scopes.objectives("classification", words="classifier checkpoints (class labels)")
+    scopes.declare(
+        p,
+        cost_bps=classifiers,
+        band=classifiers,
+        baselines=classifiers,
+        season=scopes.objectives("forecast", words="forecaster checkpoints (lstm_attention)"),
+    )
     p.set_defaults(func=run)
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     line,
-    positive_float,
-    positive_int,
+    number,
     refuse_overwriting_inputs,
     run_options,
     setup,
@@ -26,14 +26,20 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="a neural_trader checkpoint")
     p.add_argument("--onnx", required=True, metavar="MODEL.onnx", help="ONNX file to write")
-    p.add_argument("--opset", type=positive_int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--opset", type=number(int, 1, 100), help="ONNX opset (default: the exporter's)")
     p.add_argument(
         "--tolerance",
-        type=positive_float,
+        type=number(float, 0.0, 1.0, low_open=True),
         default=1e-4,
         help="largest accepted |ONNX Runtime - PyTorch| (default: 1e-4)",
     )
     run_options(p, device_default="cpu")
+    scopes.always(p, "checkpoint", "onnx", "opset", "tolerance")
+    scopes.declare(
+        p,
+        device=scopes.never("commands that run on a device (the ONNX export and its check run on the CPU)"),
+        no_progress=scopes.never("commands that show progress bars"),
+    )
     p.set_defaults(func=run)
 
 

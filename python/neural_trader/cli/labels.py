@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from neural_trader.cli.options import UsageError, non_negative_float, number, positive_int
+from neural_trader.cli import scopes
+from neural_trader.cli.options import MAX_WIDTH, UsageError, bars, number, weight
+from neural_trader.data.spec import COLUMN_LABELS
 
 #: Every label kind, in --help order (which model learns which: DataSpec's LABELS).
 LABEL_CHOICES = ("direction", "forward_return", "triple_barrier", "classes", "values", "trend", "forecast")
@@ -34,14 +36,14 @@ def add(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--barriers",
         nargs=2,
-        type=non_negative_float,
+        type=weight,
         metavar=("UP", "LOW"),
         help="triple_barrier: upper and lower barrier in units of the rolling volatility; 0 disables one "
         "(default: 1 1)",
     )
     g.add_argument(
         "--vol-window",
-        type=number(int, low=2),
+        type=number(int, 2, MAX_WIDTH),
         help="triple_barrier: one-bar log returns in the causal rolling volatility (default: 20)",
     )
     g.add_argument(
@@ -51,12 +53,25 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--label-horizon",
-        type=positive_int,
+        type=bars,
         metavar="BARS",
         help="how many bars ahead your --label-column reads (required with it; the same as --horizon: "
         "the split's embargo covers it)",
     )
     p.set_defaults(horizon=None)
+    s = scopes
+    # --label-horizon is also how far ahead a built-in label reads (the same as --horizon).
+    s.always(p, "label", "label_horizon")
+    barrier = s.labels("triple_barrier", words="triple-barrier labels").hinted("add --label triple_barrier")
+    column = s.labels(*COLUMN_LABELS, words="your label column").hinted(
+        "{option} needs --label classes or --label values"
+    )
+    s.declare(
+        p,
+        barriers=barrier,
+        vol_window=barrier,
+        label_column=column,
+    )
 
 
 def data_spec(args: argparse.Namespace, task: str) -> Any:
@@ -67,7 +82,6 @@ def data_spec(args: argparse.Namespace, task: str) -> Any:
             without its horizon, barrier options without triple-barrier labels, two different horizons).
     """
     from neural_trader.data import LABELS, DataSpec
-    from neural_trader.data.spec import COLUMN_LABELS
 
     label = args.label or LABELS[task][0]
     if label not in LABELS[task]:
@@ -77,10 +91,6 @@ def data_spec(args: argparse.Namespace, task: str) -> Any:
             f"--label {label} reads your column: give --label-column NAME and --label-horizon BARS "
             "(how many bars ahead it reads, so the split's embargo covers it)"
         )
-    if args.label_column is not None and label not in COLUMN_LABELS:
-        raise UsageError("--label-column needs --label classes or --label values")
-    if label != "triple_barrier" and (args.barriers is not None or args.vol_window is not None):
-        raise UsageError("--barriers and --vol-window set triple-barrier labels: add --label triple_barrier")
     if None not in (args.horizon, args.label_horizon) and args.horizon != args.label_horizon:
         raise UsageError(
             f"--horizon {args.horizon} and --label-horizon {args.label_horizon} disagree: give one of them"

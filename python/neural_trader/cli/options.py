@@ -13,8 +13,19 @@ import os
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from neural_trader.cli.scopes import always, declare, model_field, with_option
+from neural_trader.data.cv.groups import MAX_SPLITS
 from neural_trader.errors import ConfigError
-from neural_trader.validation import integer, integer_range, real, real_range
+from neural_trader.validation import (
+    MAX_LAYERS,
+    MAX_LR,
+    MAX_SEED,
+    MAX_WIDTH,
+    integer,
+    integer_range,
+    real,
+    real_range,
+)
 
 PROG = "neural-trader"
 
@@ -23,8 +34,26 @@ class UsageError(Exception):
     """A bad command line that argparse itself cannot see (e.g. CUDA asked for but absent)."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Adds each bounded number's range to its option's help: ``(an integer in 1..=64)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        words = getattr(action.type, "range_words", None)
+        if not words or action.help is argparse.SUPPRESS or words in text:
+            return text
+        if text.endswith(")") and "(default" in text:  # "(default: 2)" -> "(default: 2; an integer in ...)"
+            return f"{text[:-1]}; {words})"
+        return f"{text} ({words})" if text else words
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, naming the command's --help."""
+    """An ArgumentParser whose errors are one line, naming the command's --help, and whose help states
+    the range of every bounded number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         hint = f" (see '{self.prog} --help')"
@@ -39,7 +68,8 @@ def number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> Callable[[str], Any]:
-    """An argparse ``type`` for a bounded number, checked by :mod:`neural_trader.validation`.
+    """An argparse ``type`` for a bounded number, checked by :mod:`neural_trader.validation` at parse time;
+    ``--help`` states its range (the type's ``range_words``).
 
     Args:
         kind: ``int`` or ``float`` (floats must also be finite).
@@ -56,11 +86,13 @@ def number(
         argparse.ArgumentTypeError: expected an integer >= 1, got 0
     """
     if kind is int:
-        words = integer_range(None if low is None else int(low), None if high is None else int(high))
-        what = f"an integer {words}".rstrip()
+        low_int, high_int = (None if b is None else int(b) for b in (low, high))
+        what = f"an integer {integer_range(low_int, high_int)}".rstrip()
+        # An integer under its lower bound is told that bound (`--epochs 0`: ">= 1"); above, the range.
+        below = f"an integer {integer_range(low_int)}".rstrip()
     else:
-        words = real_range(low, high, low_open=low_open, high_open=high_open)
-        what = f"a finite number {words}".rstrip()
+        what = f"a finite number {real_range(low, high, low_open=low_open, high_open=high_open)}".rstrip()
+        below = what
 
     def parse(text: str) -> Any:
         try:
@@ -72,25 +104,51 @@ def number(
                 return integer("value", value, low=low, high=high)  # type: ignore[arg-type]
             return real("value", value, low=low, high=high, low_open=low_open, high_open=high_open)
         except ConfigError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text}") from None
+            under = kind is int and low is not None and value < low
+            raise argparse.ArgumentTypeError(f"expected {below if under else what}, got {text}") from None
 
     parse.__name__ = what  # argparse names the type by it in its own messages
+    parse.range_words = what  # type: ignore[attr-defined]  # read by HelpFormatter
     return parse
 
 
-# The bounds the commands use most, named once.
+# The bounds the commands use, named once. Upper bounds keep every value where the code can act on it
+# (no overflow in torch or the Rust kernels, no run-away loop); what fits in memory is checked apart.
+MAX_THREADS = 4096
+MAX_EPOCHS = 100_000
+MAX_BATCH = 2**20
+#: Rows of a file (a split's part sizes, an embargo): far beyond any real series, within every index type.
+MAX_ROWS = 2**31 - 1
+MAX_RESAMPLES = 100_000
+MAX_TRIALS = 10_000
 positive_int = number(int, low=1)
 non_negative_int = number(int, low=0)
 positive_float = number(float, low=0.0, low_open=True)
 non_negative_float = number(float, low=0.0)
 fraction = number(float, low=0.0, high=1.0, low_open=True, high_open=True)
+random_seed = number(int, 0, MAX_SEED)
+threads = number(int, 1, MAX_THREADS)
+width = number(int, 1, MAX_WIDTH)
+layers = number(int, 1, MAX_LAYERS)
+epochs = number(int, 1, MAX_EPOCHS)
+epochs_or_none = number(int, 0, MAX_EPOCHS)
+batch_size = number(int, 1, MAX_BATCH)
+#: Bars (a window, a horizon, a season, a bootstrap block): the engine's widest dimension.
+bars = number(int, 1, MAX_WIDTH)
+rows = number(int, 1, MAX_ROWS)
+learning_rate = number(float, 0.0, MAX_LR, low_open=True)
+dropout = number(float, 0.0, 1.0, high_open=True)
+resamples = number(int, 1, MAX_RESAMPLES)
+cost_bps = number(float, 0.0, 10_000.0)
+#: A loss weight or a barrier in units of volatility.
+weight = number(float, 0.0, 1000.0)
 
 
 # ------------------------------------------------------------------------------------ option groups
 def run_options(p: argparse.ArgumentParser, device_default: str = "auto") -> None:
     """``--seed``, ``--device``, ``--threads``, ``--no-progress``."""
     g = p.add_argument_group("run")
-    g.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
+    g.add_argument("--seed", type=random_seed, default=0, help="random seed (default: 0)")
     g.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -99,11 +157,12 @@ def run_options(p: argparse.ArgumentParser, device_default: str = "auto") -> Non
     )
     g.add_argument(
         "--threads",
-        type=positive_int,
+        type=threads,
         default=1,
         help="PyTorch CPU threads (default: 1; small LSTMs run fastest on one, raise it for large models)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    always(p, "seed", "device", "threads", "no_progress")
 
 
 def nan_option(p: argparse.ArgumentParser) -> None:
@@ -115,15 +174,16 @@ def nan_option(p: argparse.ArgumentParser) -> None:
         help="missing values in the bars: raise (name the first), drop the rows, or ffill (repair from "
         "the previous bar only) (default: raise)",
     )
+    always(p, "nan_policy")
 
 
 def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
     """``--window``, ``--horizon`` (and ``--inputs``): the :class:`~neural_trader.data.DataSpec` fields."""
     g = p.add_argument_group("windows")
-    g.add_argument("--window", type=positive_int, default=32, help="bars per window (default: 32)")
+    g.add_argument("--window", type=bars, default=32, help="bars per window (default: 32)")
     g.add_argument(
         "--horizon",
-        type=positive_int,
+        type=bars,
         default=5,
         help="label horizon in bars, or forecast steps for lstm_attention (default: 5)",
     )
@@ -138,6 +198,7 @@ def window_options(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
             "columns of the bars file by name or glob pattern (quote it: 'sent_*'; they must be known at "
             "the bar's close); all but the candles are standardised on training rows (default: features)",
         )
+    always(p, "window", "horizon", *(["inputs"] if inputs else []))
 
 
 def split_options(p: argparse.ArgumentParser) -> None:
@@ -146,7 +207,13 @@ def split_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--split", metavar="SPLIT.json", help="a split or walk-forward file (`neural-trader splits`)"
     )
-    g.add_argument("--fold", type=positive_int, help="fold of a walk-forward --split, from 1 (default: last)")
+    g.add_argument(
+        "--fold",
+        type=number(int, 1, MAX_SPLITS),
+        help="fold of a walk-forward --split, from 1 (default: last)",
+    )
+    always(p, "split")
+    declare(p, fold=with_option("split", "a walk-forward --split file"))
 
 
 def size_options(g: argparse._ArgumentGroup, *, heads: bool = False) -> None:
@@ -155,13 +222,16 @@ def size_options(g: argparse._ArgumentGroup, *, heads: bool = False) -> None:
         "--hidden-size",
         "--hidden-dim",
         dest="hidden_size",
-        type=positive_int,
+        type=width,
         default=64,
         help="LSTM units per direction, the model config's hidden_size (default: 64)",
     )
-    g.add_argument("--num-layers", type=positive_int, default=2, help="stacked LSTM layers (default: 2)")
+    g.add_argument("--num-layers", type=layers, default=2, help="stacked LSTM layers (default: 2)")
     if heads:
-        g.add_argument("--num-heads", type=positive_int, default=4, help="attention heads (default: 4)")
+        g.add_argument("--num-heads", type=width, default=4, help="attention heads (default: 4)")
+    always(g, "hidden_size", "num_layers")
+    if heads:
+        declare(g, num_heads=model_field("num_heads"))
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
     line,
     load_bars,
@@ -31,6 +32,11 @@ def add(sub: Any) -> None:
     p.add_argument("--output", default="predictions.csv", metavar="CSV", help="default: predictions.csv")
     p.add_argument("--native", action="store_true", help="run the Rust engine instead of PyTorch")
     run_options(p, device_default="cpu")
+    pytorch = scopes.without_option("native", "PyTorch predictions (not --native)")
+    scopes.always(p, "checkpoint", "data", "output", "native")
+    scopes.declare(
+        p, device=pytorch, threads=pytorch, no_progress=scopes.never("commands that show progress bars")
+    )
     p.set_defaults(func=run)
 
 

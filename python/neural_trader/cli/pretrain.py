@@ -8,20 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from neural_trader import recipe
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
+    MAX_LR,
+    bars,
+    batch_size,
+    epochs,
     fraction,
+    learning_rate,
     line,
     load_bars,
     nan_option,
-    non_negative_float,
-    positive_float,
-    positive_int,
+    number,
     progress,
     refuse_overwriting_inputs,
     run_options,
     setup,
     size_options,
     split_options,
+    weight,
     window_options,
 )
 
@@ -43,13 +48,13 @@ def add(sub: Any) -> None:
     r = recipe
     p.add_argument(
         "--epochs",
-        type=positive_int,
+        type=epochs,
         default=r.PRETRAIN_EPOCHS,
         help=f"maximum epochs (default: {r.PRETRAIN_EPOCHS})",
     )
     p.add_argument(
         "--patience",
-        type=positive_int,
+        type=epochs,
         default=r.PRETRAIN_PATIENCE,
         help=f"early-stopping patience (default: {r.PRETRAIN_PATIENCE})",
     )
@@ -67,27 +72,27 @@ def add(sub: Any) -> None:
     )
     p.add_argument(
         "--patch-size",
-        type=positive_int,
+        type=bars,
         default=r.PATCH_SIZE,
         help=f"patch / mean block length (default: {r.PATCH_SIZE})",
     )
     size_options(p)
     p.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=batch_size,
         default=r.PRETRAIN_BATCH_SIZE,
         help=f"windows per batch (default: {r.PRETRAIN_BATCH_SIZE})",
     )
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    p.add_argument("--lr", type=learning_rate, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument(
         "--min-lr",
-        type=non_negative_float,
+        type=number(float, 0.0, MAX_LR),
         default=r.PRETRAIN_MIN_LR,
         help=f"learning rate the cosine schedule ends at, absolute (default: {r.PRETRAIN_MIN_LR:g})",
     )
     p.add_argument(
         "--latent-weight",
-        type=non_negative_float,
+        type=weight,
         default=r.LATENT_WEIGHT,
         help=f"weight of the latent-spread penalty (default: {r.LATENT_WEIGHT})",
     )
@@ -98,7 +103,10 @@ def add(sub: Any) -> None:
         f"{r.TIME_WARP_PROB} / {r.JITTER_PROB} / {r.VOL_SCALE_PROB}",
     )
     p.add_argument(
-        "--num-augmentations", type=positive_int, default=2, help="augmented copies per window (default: 2)"
+        "--num-augmentations",
+        type=number(int, 1, 100),
+        default=2,
+        help="augmented copies per window (default: 2)",
     )
     p.add_argument(
         "--train-fraction",
@@ -109,6 +117,15 @@ def add(sub: Any) -> None:
     window_options(p)
     split_options(p)
     run_options(p)
+    s = scopes
+    s.always(p, "input", "output", "epochs", "patience", "mask_ratio", "mask_strategy", "batch_size", "lr")
+    s.always(p, "min_lr", "latent_weight", "augment")
+    s.declare(
+        p,
+        patch_size=s.option_in("mask_strategy", ("block", "patch"), r.MASK_STRATEGY, "block and patch masks"),
+        num_augmentations=s.with_option("augment"),
+        train_fraction=s.without_option("split", "runs without --split (its training part is used)"),
+    )
     p.set_defaults(func=run)
 
 

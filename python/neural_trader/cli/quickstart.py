@@ -7,7 +7,17 @@ import argparse
 import sys
 from typing import Any
 
-from neural_trader.cli.options import interval, positive_int, progress, run_options, setup
+from neural_trader.cli import scopes
+from neural_trader.cli.options import (
+    MAX_SPLITS,
+    epochs,
+    interval,
+    number,
+    progress,
+    resamples,
+    run_options,
+    setup,
+)
 
 
 def add(sub: Any) -> None:
@@ -21,17 +31,21 @@ def add(sub: Any) -> None:
         "About 3-5 minutes on two CPU cores.",
     )
     p.add_argument("--out", default="runs/quickstart", help="output folder (default: runs/quickstart)")
-    p.add_argument("--epochs", type=positive_int, default=12, help="fine-tuning epochs at most (default: 12)")
+    p.add_argument("--epochs", type=epochs, default=12, help="fine-tuning epochs at most (default: 12)")
     p.add_argument(
-        "--folds", type=positive_int, default=3, help="walk-forward folds, the config's folds (default: 3)"
+        "--folds",
+        type=number(int, 1, MAX_SPLITS),
+        default=3,
+        help="walk-forward folds, the config's folds (default: 3)",
     )
     p.add_argument(
         "--n-bootstrap",
-        type=positive_int,
+        type=resamples,
         default=1000,
         help="bootstrap resamples, the config's n_resamples (default: 1000)",
     )
     run_options(p, device_default="cpu")
+    scopes.always(p, "out", "epochs", "folds", "n_bootstrap")
     p.set_defaults(func=run)
 
 

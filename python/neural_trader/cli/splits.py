@@ -8,21 +8,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
+    MAX_SPLITS,
     UsageError,
+    bars,
     line,
     load_bars,
     nan_option,
     number,
-    positive_int,
     refuse_overwriting_inputs,
+    rows,
 )
 
 KINDS = ("walk-forward", "purged-kfold", "cpcv")
-# Options that only one family of kinds reads (refused with the others, never silently ignored).
-_WALK_FORWARD_ONLY = ("mode", "test_size", "val_size")
-_PURGED_ONLY = ("window", "holdout")
-_CPCV_ONLY = ("groups", "test_groups")
 
 
 def add(sub: Any) -> None:
@@ -41,37 +40,44 @@ def add(sub: Any) -> None:
     p.add_argument("--kind", choices=KINDS, default="walk-forward", help="default: walk-forward")
     p.add_argument(
         "--folds",
-        type=positive_int,
+        type=number(int, 1, MAX_SPLITS),
         help="walk-forward folds (default: 3), or purged k-fold folds (default: 5)",
     )
-    p.add_argument("--horizon", type=positive_int, default=5, help="largest label horizon (default: 5)")
+    p.add_argument("--horizon", type=bars, default=5, help="largest label horizon (default: 5)")
     p.add_argument(
         "--embargo",
-        type=positive_int,
+        type=rows,
         help="rows between parts; purged kinds: also after every test group (default: the horizon)",
     )
     w = p.add_argument_group("walk-forward")
     w.add_argument("--mode", choices=("expanding", "rolling"), help="default: expanding")
-    w.add_argument("--test-size", type=positive_int, help="test rows per fold")
-    w.add_argument("--val-size", type=positive_int, help="validation rows per fold (default: test size)")
+    w.add_argument("--test-size", type=rows, help="test rows per fold")
+    w.add_argument("--val-size", type=rows, help="validation rows per fold (default: test size)")
     c = p.add_argument_group("purged k-fold and CPCV (samples are the windows of the development rows)")
-    c.add_argument("--window", type=positive_int, help="bars per window, as in `train` (default: 32)")
+    c.add_argument("--window", type=bars, help="bars per window, as in `train` (default: 32)")
     c.add_argument(
         "--holdout",
         type=number(float, 0.0, 1.0, high_open=True),
         help="share of the last rows held out as the test period, after an embargo; 0 for none "
         "(default: 0.2)",
     )
-    c.add_argument("--groups", type=number(int, 2), help="cpcv: groups N (default: 6)")
-    c.add_argument("--test-groups", type=positive_int, help="cpcv: test groups k per split (default: 2)")
+    c.add_argument("--groups", type=number(int, 2, MAX_SPLITS), help="cpcv: groups N (default: 6)")
+    c.add_argument(
+        "--test-groups",
+        type=number(int, 1, MAX_SPLITS - 1),
+        help="cpcv: test groups k per split (default: 2)",
+    )
+    s = scopes
+    s.always(p, "data", "out", "kind", "horizon", "embargo")
+    walk_forward = s.option_in("kind", ("walk-forward",), "walk-forward", "--kind walk-forward")
+    purged = s.option_in("kind", ("purged-kfold", "cpcv"), "walk-forward", "--kind purged-kfold or cpcv")
+    cpcv = s.option_in("kind", ("cpcv",), "walk-forward", "--kind cpcv")
+    folds = s.option_in(
+        "kind", ("walk-forward", "purged-kfold"), "walk-forward", "--kind walk-forward or purged-kfold"
+    )
+    s.declare(p, folds=folds, mode=walk_forward, test_size=walk_forward, val_size=walk_forward)
+    s.declare(p, window=purged, holdout=purged, groups=cpcv, test_groups=cpcv)
     p.set_defaults(func=run)
-
-
-def _refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
-    for name in names:
-        if getattr(args, name) is not None:
-            option = "--" + name.replace("_", "-")
-            raise UsageError(f"{option} does not apply to --kind {kind}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,13 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if len(series) != 1:
         raise UsageError("splits: --data must be one file (a split indexes the rows of one series)")
     if args.kind == "walk-forward":
-        _refuse(args, _PURGED_ONLY + _CPCV_ONLY, args.kind)
         return _walk_forward(args, series[0])
-    _refuse(args, _WALK_FORWARD_ONLY, args.kind)
-    if args.kind == "purged-kfold":
-        _refuse(args, _CPCV_ONLY, "purged-kfold (its folds are --folds)")
-    elif args.folds is not None:
-        raise UsageError("--folds does not apply to --kind cpcv (give --groups and --test-groups)")
     return _purged(args, series[0])
 
 

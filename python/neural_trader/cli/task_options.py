@@ -1,8 +1,9 @@
 """The options of ``train`` that set a model's task rather than its sizes: teacher forcing and its schedule
 (forecasters), the horizons and multi-task loss weights (``trend_attention``).
 
-Each applies to one task (the model's declared ``task``); given for another, it is refused with one line
-naming the option and what it applies to, never silently ignored.
+Each applies to one task (the model's declared ``task``; the schedule parameters, to their schedules): its
+scope (:mod:`neural_trader.cli.scopes`) refuses it elsewhere with one line naming the option and what it
+applies to, never silently ignored.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import argparse
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli.options import UsageError, non_negative_float, number, positive_int
+from neural_trader.cli import scopes
+from neural_trader.cli.options import MAX_EPOCHS, bars, epochs, number, weight
 from neural_trader.models.teacher_forcing import KINDS, ScheduledSampling
 
 probability = number(float, low=0.0, high=1.0)
-inverse_sigmoid_width = number(float, low=1.0)
+inverse_sigmoid_width = number(float, low=1.0, high=float(MAX_EPOCHS))
 decay_rate = number(float, low=0.0, high=1.0, low_open=True, high_open=True)
 
 #: The schedule parameters and the kinds that use them.
@@ -25,7 +27,6 @@ _SCHEDULE_PARAMETERS = {
     "teacher_forcing_rate": ("exponential",),
     "teacher_forcing_k": ("inverse_sigmoid",),
 }
-_TEACHER_FORCING = ("teacher_forcing", "teacher_forcing_schedule", *_SCHEDULE_PARAMETERS)
 _TREND = ("horizons", "regression_weight", "classification_weight")
 
 
@@ -53,7 +54,7 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--teacher-forcing-decay-epochs",
-        type=positive_int,
+        type=epochs,
         metavar="N",
         help="linear: epochs from the first ratio to the end ratio (default: --epochs minus 1, so the last "
         "epoch trains at the end ratio)",
@@ -71,7 +72,7 @@ def add(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("trend heads (trend_attention)")
     t.add_argument(
         "--horizons",
-        type=positive_int,
+        type=bars,
         nargs="+",
         metavar="H",
         help="one head per horizon, trained together, e.g. --horizons 7 30 (the recipe's); labels for "
@@ -79,42 +80,30 @@ def add(p: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--regression-weight",
-        type=non_negative_float,
+        type=weight,
         help=f"weight of the trend-score MSE in the loss (default: {recipe.REGRESSION_WEIGHT})",
     )
     t.add_argument(
         "--classification-weight",
-        type=non_negative_float,
+        type=weight,
         help=f"weight of the up/down cross-entropy in the loss (default: {recipe.CLASSIFICATION_WEIGHT})",
     )
-
-
-def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
-    return [n for n in names if getattr(args, n, None) is not None]
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def check(args: argparse.Namespace, task: str) -> None:
-    """Refuses the options that do not apply to the model's ``task`` or to the chosen schedule.
-
-    Raises:
-        UsageError: naming the option and what it applies to.
-    """
-    given = _given(args, _TEACHER_FORCING)
-    if given and task != "forecast":
-        raise UsageError(f"{_flag(given[0])} applies to forecasters (lstm_attention), not to a {task} model")
-    given = _given(args, _TREND)
-    if given and task != "trend":
-        raise UsageError(f"{_flag(given[0])} applies to trend_attention, not to a {task} model")
-    kind = args.teacher_forcing_schedule or "constant"
-    for name, kinds in _SCHEDULE_PARAMETERS.items():
-        if getattr(args, name) is not None and kind not in kinds:
-            raise UsageError(
-                f"{_flag(name)} applies to --teacher-forcing-schedule {' or '.join(kinds)}, not {kind}"
-            )
+    forecasters = scopes.tasks("forecast", words="forecasters (lstm_attention)")
+    trend = scopes.tasks("trend", words="trend_attention")
+    schedule = {
+        name: scopes.all_of(
+            forecasters,
+            scopes.option_in(
+                "teacher_forcing_schedule",
+                kinds,
+                "constant",
+                f"--teacher-forcing-schedule {' or '.join(kinds)}",
+            ),
+        )
+        for name, kinds in _SCHEDULE_PARAMETERS.items()
+    }
+    scopes.declare(p, teacher_forcing=forecasters, teacher_forcing_schedule=forecasters, **schedule)
+    scopes.declare(p, **dict.fromkeys(_TREND, trend))
 
 
 def teacher_forcing(args: argparse.Namespace) -> ScheduledSampling | None:

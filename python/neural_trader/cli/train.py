@@ -8,16 +8,17 @@ import os
 from typing import Any
 
 from neural_trader import recipe
-from neural_trader.cli import labels, task_options
+from neural_trader.cli import labels, scopes, task_options
 from neural_trader.cli.options import (
     UsageError,
+    batch_size,
+    dropout,
+    epochs,
+    epochs_or_none,
+    learning_rate,
     line,
     load_bars,
     nan_option,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
     progress,
     refuse_overwriting_inputs,
     run_options,
@@ -64,11 +65,11 @@ def add(sub: Any) -> None:
     )
     g = p.add_argument_group("model and optimisation")
     size_options(g, heads=True)
-    g.add_argument("--dropout", type=non_negative_float, default=0.2, help="dropout (default: 0.2)")
-    g.add_argument("--epochs", type=positive_int, default=20, help="maximum epochs (default: 20)")
-    g.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience (default: 5)")
-    g.add_argument("--batch-size", type=positive_int, default=64, help="windows per batch (default: 64)")
-    g.add_argument("--lr", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    g.add_argument("--dropout", type=dropout, default=0.2, help="dropout (default: 0.2)")
+    g.add_argument("--epochs", type=epochs, default=20, help="maximum epochs (default: 20)")
+    g.add_argument("--patience", type=epochs, default=5, help="early-stopping patience (default: 5)")
+    g.add_argument("--batch-size", type=batch_size, default=64, help="windows per batch (default: 64)")
+    g.add_argument("--lr", type=learning_rate, default=1e-3, help="peak learning rate (default: 1e-3)")
     g.add_argument(
         "--no-class-weights",
         action="store_true",
@@ -85,7 +86,7 @@ def add(sub: Any) -> None:
     )
     e.add_argument(
         "--unfreeze-after",
-        type=non_negative_int,
+        type=epochs_or_none,
         help="with --freeze-encoder: unfreeze after this many epochs, at half the learning rate "
         f"(default: {recipe.FREEZE_EPOCHS}, the recipe's; a value >= --epochs keeps it frozen)",
     )
@@ -98,6 +99,21 @@ def add(sub: Any) -> None:
     labels.add(p)
     split_options(p)
     run_options(p)
+    s = scopes
+    s.always(p, "model", "data", "out", "resume", "dropout", "epochs", "patience", "batch_size", "lr")
+    s.always(p, "pretrained_encoder")
+    encoder = s.with_option("pretrained_encoder", "runs with --pretrained-encoder").hinted(
+        "the encoder options need --pretrained-encoder"
+    )
+    frozen = s.Scope("a frozen encoder", lambda c: None if c.args.freeze_encoder else "--no-freeze-encoder")
+    s.declare(
+        p,
+        targets=s.tasks("forecast", words="forecasters (lstm_attention)"),
+        no_class_weights=s.objectives("classification", words="class labels (a classifier's loss)"),
+        freeze_encoder=encoder,
+        unfreeze_after=s.all_of(encoder, frozen.hinted("it releases a frozen encoder")),
+        log_pretrained_stats=encoder,
+    )
     p.set_defaults(func=run)
 
 
@@ -107,15 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     device = setup(args)
     task = task_of(args.model)
-    task_options.check(args, task)
     spec = labels.data_spec(args, task)
     schedule = task_options.teacher_forcing(args)
-    if args.pretrained_encoder is None and (args.log_pretrained_stats or args.unfreeze_after is not None):
-        raise UsageError("--log-pretrained-stats and --unfreeze-after need --pretrained-encoder")
-    if args.unfreeze_after is not None and not args.freeze_encoder:
-        raise UsageError(
-            "--unfreeze-after releases a frozen encoder: it cannot be used with --no-freeze-encoder"
-        )
     out, resume = _out_and_resume(args)
     refuse_overwriting_inputs(
         {"--out": [os.path.join(out, name) for name in RUN_FILES]},

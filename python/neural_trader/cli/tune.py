@@ -8,16 +8,21 @@ import argparse
 import os
 from typing import Any
 
+from neural_trader.cli import scopes
 from neural_trader.cli.options import (
+    MAX_SPLITS,
+    MAX_TRIALS,
     UsageError,
+    bars,
+    cost_bps,
     interval,
     line,
     load_bars,
     nan_option,
-    non_negative_float,
     number,
-    positive_int,
     progress,
+    resamples,
+    rows,
     run_options,
     setup,
 )
@@ -49,7 +54,9 @@ def add(sub: Any) -> None:
         help="families to search: trainable direction classifiers (see `neural-trader models`) and/or "
         "baselines (logreg, rf, momentum, majority)",
     )
-    p.add_argument("--trials", type=positive_int, default=20, help="configurations to try (default: 20)")
+    p.add_argument(
+        "--trials", type=number(int, 1, MAX_TRIALS), default=20, help="configurations to try (default: 20)"
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -66,16 +73,20 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--out", metavar="DIR", help="report folder (default: runs/tune)")
     g = p.add_argument_group("windows (default: the --split file's, else 32 and 5)")
-    g.add_argument("--window", type=positive_int, help="bars per window")
-    g.add_argument("--horizon", type=positive_int, help="label horizon in bars")
+    g.add_argument("--window", type=bars, help="bars per window")
+    g.add_argument("--horizon", type=bars, help="label horizon in bars")
     g.add_argument("--inputs", choices=("features", "candles"), default="features", help="default: features")
     s = p.add_argument_group("splits: a --split file, or the options that make one")
     s.add_argument("--split", metavar="SPLIT.json", help="a file from `splits --kind purged-kfold|cpcv`")
     s.add_argument("--kind", choices=("purged-kfold", "cpcv"), help="default: cpcv")
-    s.add_argument("--folds", type=number(int, 2), help="purged-kfold: folds (default: 5)")
-    s.add_argument("--groups", type=number(int, 2), help="cpcv: groups N (default: 6)")
-    s.add_argument("--test-groups", type=positive_int, help="cpcv: test groups k per split (default: 2)")
-    s.add_argument("--embargo", type=positive_int, help="rows after test groups and before the test rows")
+    s.add_argument("--folds", type=number(int, 2, MAX_SPLITS), help="purged-kfold: folds (default: 5)")
+    s.add_argument("--groups", type=number(int, 2, MAX_SPLITS), help="cpcv: groups N (default: 6)")
+    s.add_argument(
+        "--test-groups",
+        type=number(int, 1, MAX_SPLITS - 1),
+        help="cpcv: test groups k per split (default: 2)",
+    )
+    s.add_argument("--embargo", type=rows, help="rows after test groups and before the test rows")
     s.add_argument(
         "--holdout",
         type=number(float, 0.0, 1.0, low_open=True, high_open=True),
@@ -88,11 +99,23 @@ def add(sub: Any) -> None:
         default=["majority", "momentum", "logreg"],
         help="default: majority momentum logreg",
     )
-    e.add_argument("--cost-bps", type=non_negative_float, default=1.0, help="default: 1")
+    e.add_argument("--cost-bps", type=cost_bps, default=1.0, help="default: 1")
     e.add_argument("--band", type=number(float, 0.0, 0.5, high_open=True), default=0.0, help="default: 0")
-    e.add_argument("--n-bootstrap", type=positive_int, default=1000, help="default: 1000")
-    e.add_argument("--block-size", type=positive_int, help="bootstrap block (default: window + horizon)")
+    e.add_argument("--n-bootstrap", type=resamples, default=1000, help="default: 1000")
+    e.add_argument("--block-size", type=bars, help="bootstrap block (default: window + horizon)")
     run_options(p, device_default="cpu")
+    s = scopes
+    s.always(p, "data", "model", "trials", "param", "metric", "out", "window", "horizon", "inputs", "split")
+    s.always(p, "baselines", "cost_bps", "band", "n_bootstrap", "block_size")
+    making = s.without_option("split").hinted(
+        "{option} does not apply with --split (the split file fixes the splits)"
+    )
+    kind = {
+        "folds": s.option_in("kind", ("purged-kfold",), "cpcv", "--kind purged-kfold"),
+        "groups": s.option_in("kind", ("cpcv",), "cpcv", "--kind cpcv"),
+        "test_groups": s.option_in("kind", ("cpcv",), "cpcv", "--kind cpcv"),
+    }
+    s.declare(p, **{name: s.all_of(making, kind[name]) if name in kind else making for name in _SPLIT_MAKING})
     p.set_defaults(func=run)
 
 
@@ -141,18 +164,10 @@ def run(args: argparse.Namespace) -> int:
     device = setup(args)
     window, horizon = args.window, args.horizon
     if args.split is not None:
-        given = [n for n in _SPLIT_MAKING if getattr(args, n) is not None]
-        if given:
-            option = "--" + given[0].replace("_", "-")
-            raise UsageError(f"{option} does not apply with --split (the split file fixes the splits)")
         held = HeldOutCV.load(args.split)
         window = held.window if window is None else window
         horizon = held.horizon if horizon is None else horizon
     kind = args.kind or "cpcv"
-    if kind == "cpcv" and args.folds is not None:
-        raise UsageError("--folds does not apply to --kind cpcv (give --groups and --test-groups)")
-    if kind == "purged-kfold" and (args.groups is not None or args.test_groups is not None):
-        raise UsageError("--groups and --test-groups apply to --kind cpcv; purged-kfold takes --folds")
     spec = DataSpec(inputs=args.inputs, window=window or 32, horizon=horizon or 5)
     series = load_bars(args.data, spec.horizon, args)
     if len(series) != 1:

@@ -33,7 +33,9 @@ from torch import nn
 
 from neural_trader import _core
 from neural_trader.checkpoint import Checkpoint, naming_file
-from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.errors import CheckpointError, ConfigError, DataError, ShapeError
+from neural_trader.models import memory
+from neural_trader.models.config_json import check_config_json, real_fields
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -150,6 +152,15 @@ class TwinModel(nn.Module):
                 f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}"
             )
         self.config = config
+        # Before the subclass allocates a single parameter: a size that cannot fit is refused by name
+        # (the sizing build runs on the meta device, where this check is skipped).
+        memory.check_parameters(self.registry_name, type(self), config)
+
+    def check_input(self, x: Any) -> torch.Tensor:
+        """Windows ``x`` as ``forward`` takes them, checked as the native engine checks its input
+        (:func:`check_windows`); every twin's ``forward`` calls it first, once per batch."""
+        dtype = next((p.dtype for p in self.parameters()), torch.float32)
+        return check_windows(x, self.config.input_size, dtype)
 
     def num_parameters(self) -> int:
         """Number of scalar parameters (the Rust twin counts the same)."""
@@ -180,7 +191,11 @@ class TwinModel(nn.Module):
                 f"checkpoint holds model {ck.model!r}, not {cls.registry_name!r}; "
                 "use neural_trader.load() to pick the class from the file"
             )
-        check_config_sizes(ck.config, _elements(ck.tensors))
+        # As the engine parses it: a malformed config is a bad file (CheckpointError), a well-formed one
+        # out of range a bad configuration (ConfigError, from the dataclass's own checks).
+        check_config_json(cls.registry_name, cls.config_class, ck.config)
+        reals = real_fields(cls.config_class)
+        check_config_sizes({k: v for k, v in ck.config.items() if k not in reals}, _elements(ck.tensors))
         config = config_from_dict(cls.config_class, ck.config)
         # Build once on the meta device (no memory), so a config that does not match the file is refused
         # before a single real parameter is allocated: a few-KB file claiming hidden_size=2**30 must not
@@ -214,6 +229,49 @@ class TwinModel(nn.Module):
         from neural_trader import native
 
         return native.from_bytes(self.to_checkpoint().to_bytes(), threads, device)
+
+
+def check_windows(x: Any, input_size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The one input check of the twins' ``forward``, worded as the Rust engine words its own: windows
+    ``(batch, time >= 1, input_size)`` of finite real numbers, at least one window (the engine answers
+    an empty batch with an empty result).
+
+    Real tensors of another dtype are converted to ``dtype`` (the engine, too, reads any real array).
+    Finiteness costs one reduction per batch, outside every recurrent loop.
+
+    Raises:
+        ShapeError: not a 3-d tensor, no time steps, another number of features, or no window.
+        DataError: a NaN or infinite value, naming its index; a complex or non-numeric tensor.
+
+    Example:
+        >>> check_windows(torch.zeros(2, 5, 3), 4)
+        Traceback (most recent call last):
+        ...
+        neural_trader.errors.ShapeError: input x: expected shape (batch, time >= 1, 4), got (2, 5, 3)
+    """
+    if not isinstance(x, torch.Tensor):
+        expected = f"(batch, time >= 1, {input_size})"
+        raise ShapeError(f"input x: expected a tensor of shape {expected}, got {type(x).__name__}")
+    if _tracing():  # an ONNX export or torch.compile records the graph: no data-dependent branch in it
+        return x
+    if x.dim() != 3 or x.shape[1] < 1 or x.shape[2] != input_size:
+        raise ShapeError(f"input x: expected shape (batch, time >= 1, {input_size}), got {tuple(x.shape)}")
+    if x.shape[0] < 1:
+        raise ShapeError(f"input x: expected at least one window, got shape {tuple(x.shape)}")
+    if x.is_complex():
+        raise DataError(f"input x: expected real numbers, got dtype {x.dtype}")
+    if x.dtype != dtype:
+        x = x.to(dtype)
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        bad = (~torch.isfinite(x)).nonzero()[0]
+        index = tuple(int(i) for i in bad)
+        value = float(x[index])
+        raise DataError(f"input x contains {'NaN' if value != value else 'inf'} at index {index}")
+    return x
+
+
+def _tracing() -> bool:
+    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling())
 
 
 def load_exact(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:

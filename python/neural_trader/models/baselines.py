@@ -296,7 +296,7 @@ class RandomForestBaseline(_SklearnBaseline):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             class_weight=self.class_weight,
-            random_state=self.seed,
+            random_state=self.seed % 2**32,  # scikit-learn and xgboost take 32-bit seeds
             n_jobs=self.n_jobs,
         )
 
@@ -372,7 +372,7 @@ class XGBoostBaseline(_SklearnBaseline):
             colsample_bytree=self.colsample_bytree,
             min_child_weight=self.min_child_weight,
             tree_method="hist",
-            random_state=self.seed,
+            random_state=self.seed % 2**32,  # scikit-learn and xgboost take 32-bit seeds
             n_jobs=self.n_jobs,
         )
 

@@ -14,7 +14,7 @@ from torch import nn
 from neural_trader.models.base import register
 from neural_trader.models.classifier import DirectionClassifier, head_classes
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, positive_int
+from neural_trader.validation import dropout_rate, flag, layers, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -36,8 +36,9 @@ class BiLSTMClassifierConfig:
     num_classes: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers"):
-            setattr(self, name, positive_int(name, getattr(self, name)))
+        for name in ("input_size", "hidden_size"):
+            setattr(self, name, width(name, getattr(self, name)))
+        self.num_layers = layers("num_layers", self.num_layers)
         self.num_classes = head_classes(self.num_classes)
         self.dropout = dropout_rate("dropout", self.dropout)
         self.bidirectional = flag("bidirectional", self.bidirectional)
@@ -72,6 +73,11 @@ class BiLSTMClassifier(DirectionClassifier):
         self.head = nn.Linear(self.encoder.output_size, max(c.num_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, num_classes)``, or the value ``(B, 1)`` of a regression head (``num_classes=0``)."""
+        """Logits ``(B, num_classes)``, or the value ``(B, 1)`` of a regression head (``num_classes=0``).
+
+        Raises:
+            ShapeError, DataError: see :meth:`~neural_trader.models.TwinModel.check_input`.
+        """
+        x = self.check_input(x)
         _, (h_n, _) = self.encoder(x)
         return self.head(self.dropout(self.encoder.final_hidden(h_n)))

@@ -37,7 +37,7 @@ from torch import nn
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, integer, positive_int, probability
+from neural_trader.validation import dropout_rate, flag, integer, layers, probability, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -78,11 +78,11 @@ class LSTMAttentionConfig:
             "output_size",
             "horizon",
             "hidden_size",
-            "num_encoder_layers",
-            "num_decoder_layers",
             "num_heads",
         ):
-            setattr(self, name, positive_int(name, getattr(self, name)))
+            setattr(self, name, width(name, getattr(self, name)))
+        for name in ("num_encoder_layers", "num_decoder_layers"):
+            setattr(self, name, layers(name, getattr(self, name)))
         if self.hidden_size % self.num_heads:
             raise ConfigError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
@@ -223,7 +223,7 @@ class LSTMAttention(TwinModel):
             ShapeError: ``x`` or ``y`` has the wrong shape. ConfigError: a ratio outside ``[0, 1]``.
         """
         c = self.config
-        self._check_input(x)
+        x = self.check_input(x)
         if y is not None and tuple(y.shape) != (x.shape[0], c.horizon, c.output_size):
             raise ShapeError(
                 f"target y: expected shape ({x.shape[0]}, {c.horizon}, {c.output_size}), got {tuple(y.shape)}"
@@ -296,18 +296,6 @@ class LSTMAttention(TwinModel):
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """Attention of the autoregressive forecast ``(B, horizon, T)``: one row per forecast step."""
         return self.forecast(x, return_attention=True)[1]
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        n = self.config.input_size
-        if (
-            not isinstance(x, torch.Tensor)
-            or x.dim() != 3
-            or x.shape[0] < 1
-            or x.shape[1] < 1
-            or x.shape[2] != n
-        ):
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ShapeError(f"input x: expected shape (batch >= 1, time >= 1, {n}), got {shape}")
 
     def _coin_flips(self, ratio: float, generator: torch.Generator | int | None) -> list[bool]:
         """One flip per step after the first: True means "read the truth". Draws nothing at ratio 0 or 1."""

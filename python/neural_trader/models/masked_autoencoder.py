@@ -29,7 +29,7 @@ from neural_trader import recipe
 from neural_trader.errors import ConfigError, ShapeError
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, flag, int_list, positive_int
+from neural_trader.validation import dropout_rate, flag, int_list, layers, width
 
 
 def masked_mse(reconstruction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -85,8 +85,9 @@ class PretrainedEncoderConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers"):
-            positive_int(name, getattr(self, name))
+        for name in ("input_size", "hidden_size"):
+            width(name, getattr(self, name))
+        layers("num_layers", self.num_layers)
         flag("bidirectional", self.bidirectional)
         self.dropout = dropout_rate("dropout", self.dropout)
 
@@ -113,7 +114,7 @@ class PretrainedEncoder(TwinModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder outputs ``(B, T, H * dirs)``."""
-        return self.encoder(x)[0]
+        return self.encoder(self.check_input(x))[0]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """One embedding per window: the last layer's final hidden states, forward then backward.
@@ -156,8 +157,9 @@ class MaskedBiLSTMAutoencoderConfig:
     latent_weight: float = recipe.LATENT_WEIGHT
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers"):
-            positive_int(name, getattr(self, name))
+        for name in ("input_size", "hidden_size"):
+            width(name, getattr(self, name))
+        layers("num_layers", self.num_layers)
         self.dropout = dropout_rate("dropout", self.dropout)
         self.decoder_hidden = int_list("decoder_hidden", self.decoder_hidden)
         w = self.latent_weight
@@ -208,12 +210,13 @@ class MaskedBiLSTMAutoencoder(TwinModel):
         """``reconstruction (B, T, F)`` and ``encoded (B, T, 2H)`` of ``x`` with the ``mask`` steps hidden.
 
         Raises:
-            ShapeError: ``x`` is not ``(B, T, input_size)`` or ``mask`` is not ``(B, T)``.
+            ShapeError: ``x`` is not ``(B, T, input_size)`` or ``mask`` is not ``(B, T)``. DataError: a
+                non-finite value in ``x``.
         """
-        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
-            raise ShapeError(f"x: expected (B, T, {self.config.input_size}), got {tuple(x.shape)}")
-        if tuple(mask.shape) != tuple(x.shape[:2]):
-            raise ShapeError(f"mask: expected {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
+        x = self.check_input(x)
+        if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != tuple(x.shape[:2]):
+            shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ShapeError(f"mask: expected {tuple(x.shape[:2])}, got {shape}")
         hidden = torch.where(mask.bool().unsqueeze(-1), self.mask_token.to(x.dtype), x)
         encoded, _ = self.encoder(hidden)
         return {"reconstruction": self.decoder(encoded), "encoded": encoded}

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.errors import ConfigError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import register
 from neural_trader.models.classifier import DirectionClassifier, head_classes
 from neural_trader.models.encoder import LSTMEncoder
-from neural_trader.validation import dropout_rate, int_list, positive_int
+from neural_trader.validation import dropout_rate, int_list, layers, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -45,16 +45,12 @@ def _mlp_head(width: int, hidden: list[int], num_classes: int, dropout: float) -
 
 
 def _check_common(cfg: object) -> None:
-    for name in ("input_size", "hidden_size", "num_layers"):
-        setattr(cfg, name, positive_int(name, getattr(cfg, name)))
+    for name in ("input_size", "hidden_size"):
+        setattr(cfg, name, width(name, getattr(cfg, name)))
+    cfg.num_layers = layers("num_layers", cfg.num_layers)
     cfg.num_classes = head_classes(cfg.num_classes)
     cfg.dropout = dropout_rate("dropout", cfg.dropout)
     cfg.head_hidden = int_list("head_hidden", cfg.head_hidden)
-
-
-def _check_input(x: torch.Tensor, input_size: int) -> None:
-    if x.dim() != 3 or x.shape[-1] != input_size:
-        raise ShapeError(f"x: expected (B, T, {input_size}), got {tuple(x.shape)}")
 
 
 @dataclass
@@ -106,7 +102,7 @@ class SimpleLSTM(DirectionClassifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes)``."""
-        _check_input(x, self.config.input_size)
+        x = self.check_input(x)
         _, (h_n, _) = self.encoder(x)
         return self.head(self.dropout(self.encoder.final_hidden(h_n)))
 
@@ -127,7 +123,7 @@ class EnhancedSimpleLSTMConfig:
 
     def __post_init__(self) -> None:
         _check_common(self)
-        self.num_heads = positive_int("num_heads", self.num_heads)
+        self.num_heads = width("num_heads", self.num_heads)
         if (2 * self.hidden_size) % self.num_heads:
             raise ConfigError(
                 f"2 * hidden_size ({2 * self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
@@ -174,7 +170,7 @@ class EnhancedSimpleLSTM(DirectionClassifier):
         self.head = _mlp_head(2 * width, c.head_hidden, c.num_classes, c.dropout)
 
     def _readout(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, self.config.input_size)
+        x = self.check_input(x)
         outputs, (h_n, _) = self.encoder(x)
         final = self.encoder.final_hidden(h_n)
         context, weights = attention_readout(self.attention, outputs, final)

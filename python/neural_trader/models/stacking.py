@@ -34,7 +34,7 @@ from neural_trader.models.baselines import (
     import_xgboost,
     register_baseline,
 )
-from neural_trader.validation import integer, positive_int, real
+from neural_trader.validation import integer, positive_int, random_seed, real
 
 #: Baselines the ensemble can stack (the classical, fitted ones).
 STACKABLE: tuple[str, ...] = ("logreg", "rf", "xgb")
@@ -98,7 +98,7 @@ class StackingBaseline(Baseline):
         self.n_folds = positive_int("n_folds", n_folds)
         self.gap = None if gap is None else integer("gap", gap, low=0)
         self.C = real("C", C, low=0.0, low_open=True)
-        self.seed = integer("seed", seed, low=0)
+        self.seed = random_seed("seed", seed)
 
     def _make(self, name: str) -> Baseline:
         if name == "rf":

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from neural_trader.errors import ConfigError, ShapeError
+from neural_trader.errors import ConfigError
 from neural_trader.models.attention_readout import attention_readout
 from neural_trader.models.base import TwinModel, register
 from neural_trader.models.encoder import LSTMEncoder
 from neural_trader.models.options import TaskOptions
-from neural_trader.validation import dropout_rate, int_list, positive_int
+from neural_trader.validation import dropout_rate, int_list, layers, width
 
 if TYPE_CHECKING:
     from neural_trader.data.spec import DataSpec
@@ -56,8 +56,9 @@ class TrendAttentionConfig:
     dropout: float = 0.2
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers", "num_heads"):
-            setattr(self, name, positive_int(name, getattr(self, name)))
+        for name in ("input_size", "hidden_size", "num_heads"):
+            setattr(self, name, width(name, getattr(self, name)))
+        self.num_layers = layers("num_layers", self.num_layers)
         self.horizons = int_list("horizons", self.horizons, allow_empty=False, distinct=True)
         self.head_hidden = int_list("head_hidden", self.head_hidden)
         self.dropout = dropout_rate("dropout", self.dropout)
@@ -189,10 +190,9 @@ class TrendAttention(TwinModel):
         """Per-horizon ``trend_{h}`` ``(B,)`` and ``direction_logits_{h}`` ``(B, 2)``, ``attention_weights``.
 
         Raises:
-            ShapeError: ``x`` is not ``(B, T, input_size)``.
+            ShapeError, DataError: see :meth:`~neural_trader.models.TwinModel.check_input`.
         """
-        if x.dim() != 3 or x.shape[-1] != self.config.input_size:
-            raise ShapeError(f"x: expected (B, T, {self.config.input_size}), got {tuple(x.shape)}")
+        x = self.check_input(x)
         outputs, (h_n, _) = self.encoder(x)
         final = self.encoder.final_hidden(h_n)
         context, weights = attention_readout(self.attention, outputs, final)

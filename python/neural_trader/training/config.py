@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from neural_trader import recipe
 from neural_trader.errors import ConfigError
-from neural_trader.validation import choice, flag, integer, positive_int, real
+from neural_trader.validation import choice, flag, integer, learning_rate, positive_int, random_seed, real
 
 #: Fields that may differ between an interrupted run and its resumption (they do not change the maths
 #: of the steps already taken). Any other difference is refused, so a resumed run is the run it claims.
@@ -80,9 +80,9 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "plateau_patience", "patience"):
             setattr(self, name, positive_int(name, getattr(self, name)))
-        for name in ("warmup_steps", "seed"):
-            setattr(self, name, integer(name, getattr(self, name), low=0))
-        self.lr = real("lr", self.lr, low=0.0, low_open=True)
+        self.warmup_steps = integer("warmup_steps", self.warmup_steps, low=0)
+        self.seed = random_seed("seed", self.seed)
+        self.lr = learning_rate("lr", self.lr)
         self.weight_decay = real("weight_decay", self.weight_decay, low=0.0)
         self.min_lr_ratio = real("min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
         if self.min_lr is not None:

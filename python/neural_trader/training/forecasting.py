@@ -40,7 +40,7 @@ from torch import nn
 from neural_trader.errors import ConfigError, DataError
 from neural_trader.models.teacher_forcing import ScheduledSampling
 from neural_trader.training.tasks import RegressionTask
-from neural_trader.validation import integer, positive_int
+from neural_trader.validation import positive_int, random_seed
 
 
 def coin_flip_seed(seed: int, epoch: int, batch: int) -> int:
@@ -82,7 +82,7 @@ class ForecastTask(RegressionTask):
     def __post_init__(self) -> None:
         self.horizon = positive_int("horizon", self.horizon)
         self.output_size = positive_int("output_size", self.output_size)
-        self.seed = integer("seed", self.seed, low=0)
+        self.seed = random_seed("seed", self.seed)
         if self.teacher_forcing is not None and not isinstance(self.teacher_forcing, ScheduledSampling):
             kind = type(self.teacher_forcing).__name__
             raise ConfigError(f"teacher_forcing must be a ScheduledSampling or None, got {kind}")

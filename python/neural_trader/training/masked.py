@@ -36,7 +36,7 @@ from neural_trader import kernels, recipe
 from neural_trader.errors import ShapeError
 from neural_trader.models.masked_autoencoder import latent_spread_penalty, masked_mse
 from neural_trader.training.tasks import Task
-from neural_trader.validation import choice, fraction, integer, positive_int, real
+from neural_trader.validation import MAX_SEED, choice, fraction, positive_int, random_seed, real
 
 MASK_STRATEGIES: tuple[str, ...] = ("random", "block", "patch")
 # Validation masks come from a seed that no training epoch uses (epochs use seed * 100_003 + epoch).
@@ -68,13 +68,14 @@ class MaskedReconstructionTask(Task):
         self.mask_ratio = fraction("mask_ratio", self.mask_ratio)
         choice("mask_strategy", self.mask_strategy, MASK_STRATEGIES)
         self.patch_size = positive_int("patch_size", self.patch_size)
-        self.seed = integer("seed", self.seed, low=0)
+        self.seed = random_seed("seed", self.seed)
         self.latent_weight = real("latent_weight", self.latent_weight, low=0.0)
 
     def masks(self, n: int, length: int, epoch: int | None) -> torch.Tensor:
         """``(n, length)`` bool masks: those of training epoch ``epoch`` (0-based), or the fixed validation
         masks when ``epoch`` is None."""
         seed = self.seed + _VALIDATION_SEED_OFFSET if epoch is None else self.seed * 100_003 + epoch
+        seed %= MAX_SEED + 1  # the kernels take 64-bit seeds; small seeds are unchanged
         m = kernels.mask(n, length, self.mask_ratio, self.mask_strategy, self.patch_size, seed=seed)
         return torch.from_numpy(m)
 

@@ -44,6 +44,7 @@ from torch.utils.data import DataLoader, Sampler
 from neural_trader import kernels, recipe
 from neural_trader.data.candles import relative_candles
 from neural_trader.errors import ConfigError, DataError, ShapeError
+from neural_trader.models import memory
 from neural_trader.models.masked_autoencoder import MaskedBiLSTMAutoencoder, MaskedBiLSTMAutoencoderConfig
 from neural_trader.training import distributed
 from neural_trader.training.config import TrainerConfig
@@ -267,6 +268,10 @@ def pretrain_encoder(
             f"inputs have {train_x.shape[2]} features but input_size is {model_config.input_size}"
         )
 
+    batch = min(cfg.batch_size, len(train_x))
+    memory.check_training_build(
+        lambda: MaskedBiLSTMAutoencoder(model_config), batch, length, cfg.trainer.device
+    )
     seed_everything(seed)
     model = MaskedBiLSTMAutoencoder(model_config)
     task = cfg.task(model_config.latent_weight)

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from neural_trader.checkpoint import Checkpoint
 from neural_trader.errors import CheckpointError, ConfigError, NeuralTraderError
+from neural_trader.models import memory
 from neural_trader.training import distributed
 from neural_trader.training.config import TrainerConfig
 from neural_trader.training.early_stopping import EarlyStopping
@@ -140,6 +141,7 @@ class Trainer:
             FloatingPointError: the training loss became NaN or Inf.
         """
         cfg = self.config
+        _check_fits(self._unwrapped(), train_loader, self.device)
         if resume_from is not None:
             self.load_state(resume_from, train_loader)
         else:
@@ -425,3 +427,18 @@ class Trainer:
         self.frozen = list(s["frozen"])
         self.stopper.load_state_dict(s["early_stopping"])
         self.history = History.from_json(json.dumps(s["history"]))
+
+
+def _check_fits(model: nn.Module, loader: Iterable, device: torch.device) -> None:
+    """Refuses training that cannot fit in the device's memory (:func:`memory.check_training`), from the
+    loader's batch size and its windows' length; loaders that say neither are not checked."""
+    batch = getattr(loader, "batch_size", None)
+    try:
+        dataset = loader.dataset  # type: ignore[attr-defined]
+        item = dataset[0]
+        window = item[0] if isinstance(item, (tuple, list)) else item
+        steps = int(window.shape[0]) if window.ndim >= 2 else 1
+        batch = min(batch, len(dataset))  # the largest batch a loader of this dataset yields
+    except (AttributeError, IndexError, TypeError, KeyError, ValueError):
+        return
+    memory.check_training(model, batch, steps, device)

@@ -40,7 +40,7 @@ from neural_trader.data.batches import WindowBatches, batch_loader
 from neural_trader.data.gathered import LazyWindows, choose_windows, should_gather
 from neural_trader.data.windows import make_part_windows
 from neural_trader.errors import CheckpointError, ConfigError
-from neural_trader.models import ScheduledSampling, TaskOptions
+from neural_trader.models import ScheduledSampling, TaskOptions, memory
 from neural_trader.training import (
     Trainer,
     TrainerConfig,
@@ -254,7 +254,13 @@ def train(
     spec = resolve_spec(spec, series, train_rows)
     for s in series:
         check_label_ends(s, spec, splits[s.symbol])
-    model = build_model(name, spec, model_options or ModelOptions())
+    sizes = model_options or ModelOptions()
+    # At most one batch of every training row's window: checked before the model is allocated.
+    rows = sum(b - a for a, b in train_rows.values())
+    memory.check_training_build(
+        lambda: build_model(name, spec, sizes), min(opts.batch_size, max(rows, 1)), spec.window, opts.device
+    )
+    model = build_model(name, spec, sizes)
     scaler = fit_scaler(series, train_rows, spec)
     windows = part_windows(series, spec, scaler, splits)
     meta = checkpoint_metadata(spec, scaler, splits, windows, source)
