@@ -58,4 +58,4 @@ def test_device_applies_to_one_part_only() -> None:
     proc = run_cli("bench", "--device", "cuda")
     assert proc.returncode == 2 and "--device applies to --only models and --only pretrain" in proc.stderr
     proc = run_cli("bench", "--only", "kernels", "--steps", "5")
-    assert proc.returncode == 2 and "apply to --only pretrain" in proc.stderr
+    assert proc.returncode == 2 and "--steps applies to --only pretrain" in proc.stderr
