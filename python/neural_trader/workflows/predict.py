@@ -37,7 +37,8 @@ def predict(
 
     Raises:
         ConfigError: ``use_native`` with a model the Rust engine does not serve, or a regression head.
-        DataError: a column the model reads is missing from the bars.
+        DataError: a column the model reads is missing from the bars, or bars with a time zone for a
+            model trained without one (or the reverse).
     """
     spec = trained.spec
     engine = None
@@ -55,6 +56,7 @@ def predict(
         engine = native.load(trained.path)
     frames = []
     for s in series:
+        trained.check_times(s)
         w = make_windows(s, spec, trained.scaler, labelled=False)
         out = (
             native_outputs(engine, w.x, spec)
