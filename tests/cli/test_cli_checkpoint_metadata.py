@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from cli_helpers import assert_user_error, run_cli
 
 import neural_trader as nt
@@ -120,3 +121,24 @@ def test_the_cli_reports_a_disagreeing_checkpoint_in_one_line(
     out = ["--output", str(tmp_path / "p.csv")] if command == "predict" else ["--out", str(tmp_path / "ev")]
     proc = run_cli(command, "--checkpoint", str(path), "--data", str(goog_csv), *out)
     assert_user_error(proc, str(path), "input_size = 27")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["predict", "--output", "p.csv"],
+        ["predict", "--native", "--output", "p.csv"],
+        ["evaluate", "--out", "ev"],
+    ],
+)
+def test_nan_weights_are_an_error_never_a_predicted_class_or_a_score(
+    trained: Path, goog_csv: Path, tmp_path: Path, command: list[str]
+) -> None:
+    ck = Checkpoint.read(trained)
+    ck.tensors["head.bias"] = torch.full_like(ck.tensors["head.bias"], float("nan"))
+    path = tmp_path / "nan.safetensors"
+    ck.write(path)
+    out = [tmp_path / a if a.endswith((".csv", "ev")) else a for a in command[1:]]
+    proc = run_cli(command[0], "--checkpoint", str(path), "--data", str(goog_csv), *map(str, out))
+    assert_user_error(proc, str(path), "the model's proba is NaN or infinite", "tensor `head.bias`")
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "ev").exists()

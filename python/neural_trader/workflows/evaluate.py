@@ -44,7 +44,7 @@ from neural_trader.models.baselines import (
     XGBoostBaseline,
 )
 from neural_trader.models.stacking import StackingBaseline
-from neural_trader.workflows.build import torch_outputs
+from neural_trader.workflows.build import check_finite_outputs, torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
 
 DEFAULT_BASELINES: tuple[str, ...] = ("majority", "momentum", "logreg")
@@ -208,6 +208,7 @@ def evaluate(
             name = f"{s.symbol} {name}" if len(models) > 1 else s.symbol
         test = make_windows(s, spec, trained.scaler, split.test)
         out = torch_outputs(trained.model, test.x, spec, device=o.device)
+        check_finite_outputs(out, trained.path, test.dates, trained.model)
         attention.append(AttentionMap.of(trained.model, test.x, device=o.device))
         if spec.task == "forecast":
             fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
