@@ -15,6 +15,7 @@ import numpy as np
 
 from neural_trader.data.candles import relative_candles
 from neural_trader.data.dataset import WindowDataset
+from neural_trader.data.input_checks import check_inputs
 from neural_trader.data.inputs import input_matrix
 from neural_trader.data.scaling import Scaler, fit_training_scaler
 from neural_trader.data.series import Series
@@ -128,6 +129,7 @@ def make_windows(
         if scaler is None:
             raise ConfigError("standardised inputs need the scaler fit on the training rows")
         values = input_matrix(series, scaled)
+        check_inputs(series, scaled, values, scaler, part)  # names the column and bar, not "column 18"
         blocks["scaled"] = part_dataset(
             values, labels, part, series.symbol, window=spec.window, scaler=scaler
         )
@@ -199,6 +201,8 @@ def fit_scaler(series: list[Series], train_rows: dict[str, tuple[int, int]], spe
     if not names:
         return None
     values = {s.symbol: input_matrix(s, names) for s in series}
+    for s in series:
+        check_inputs(s, names, values[s.symbol], None, train_rows[s.symbol])
     return fit_training_scaler(values, train_rows, names)
 
 
