@@ -14,6 +14,7 @@ import pandas as pd
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.data import DataSpec, Scaler, Series, Split
+from neural_trader.data.times import SOURCE_TIME_ZONE
 from neural_trader.errors import CheckpointError, ConfigError, DataError
 from neural_trader.models import TwinModel
 from neural_trader.workflows.metadata_checks import (
@@ -59,8 +60,9 @@ class TrainedModel:
         if aware == (self.time_convention != NAIVE):
             return
         if aware:
+            zone = series.bars.attrs.get(SOURCE_TIME_ZONE, str(series.index.tz))
             raise DataError(
-                f"{series.symbol}: the bars carry a time zone ({series.index.tz}) but {self.path} was "
+                f"{series.symbol}: the bars carry a time zone ({zone}, read as UTC) but {self.path} was "
                 "trained on timestamps without one: give the bars as the model was trained (local times "
                 "without an offset), or retrain on these bars"
             )

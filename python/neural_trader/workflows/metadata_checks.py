@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from neural_trader.data import DataSpec, Split
+from neural_trader.data import DataSpec, Series, Split
+from neural_trader.data.times import SOURCE_TIME_ZONE
 from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import TwinModel
 
@@ -92,6 +93,21 @@ def periods_convention(path: Path, splits: dict[str, Split], periods: dict[str, 
     raise CheckpointError(
         f"{path}: its split periods mix timestamps with and without a time zone ({naive!r}, {offset!r})"
     )
+
+
+def time_record(series: Iterable[Series]) -> dict[str, object]:
+    """What ``train`` records of the bars' time (the checkpoint's ``time`` metadata): the convention
+    (``"UTC"``: the bars carried a time zone or offsets, converted to UTC at load; ``"naive"``) and, for
+    each symbol with one, the source time zone.
+
+    Example:
+        >>> time_record(series)                                          # doctest: +SKIP
+        {'convention': 'UTC', 'source_time_zone': {'spy': 'UTC offsets -04:00, -05:00'}}
+    """
+    series = list(series)
+    aware = any(s.index.tz is not None for s in series)
+    zones = {s.symbol: s.bars.attrs.get(SOURCE_TIME_ZONE, str(s.index.tz)) for s in series if s.index.tz}
+    return {"convention": UTC if aware else NAIVE, "source_time_zone": zones}
 
 
 def as_utc(stamps: Iterable[str]) -> list[pd.Timestamp]:

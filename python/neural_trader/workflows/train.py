@@ -47,6 +47,7 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
+from neural_trader.workflows.metadata_checks import time_record
 from neural_trader.workflows.run_identity import run_identity
 
 PARTS = ("train", "val", "test")
@@ -270,6 +271,7 @@ def train(
         unfreeze_after_epochs=unfreeze_epochs(opts),
     )
     meta = checkpoint_metadata(spec, scaler, splits, windows, source)
+    meta["time"] = json.dumps(time_record(series))  # the time convention and the file's time zone
     target_scaler = label_scaler(spec, y_train)
     if target_scaler is not None:
         meta["label_scaler"] = json.dumps(target_scaler.to_dict())
