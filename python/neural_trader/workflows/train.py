@@ -25,7 +25,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import neural_trader as nt
 from neural_trader import recipe
-from neural_trader.checkpoint import Checkpoint
 from neural_trader.data import (
     DataSpec,
     Series,
@@ -37,7 +36,7 @@ from neural_trader.data import (
     make_windows,
     resolve_spec,
 )
-from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.errors import ConfigError
 from neural_trader.models import ScheduledSampling, TaskOptions
 from neural_trader.training import (
     Trainer,
@@ -47,6 +46,7 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
+from neural_trader.workflows.encoder_guard import check_encoder
 from neural_trader.workflows.metadata_checks import time_record
 from neural_trader.workflows.run_identity import run_identity
 
@@ -156,40 +156,6 @@ def checkpoint_metadata(
     return meta
 
 
-def _check_encoder(
-    path: str | os.PathLike, spec: DataSpec, series: list[Series], splits: dict[str, Split]
-) -> None:
-    """Refuses an encoder of other inputs, or one pre-trained on bars of this split's validation or test
-    period (self-supervised, but still a look at those bars before they are predicted)."""
-    extra = Checkpoint.read(path).extra
-    if "data" in extra:
-        encoder_spec = DataSpec.from_json(extra["data"])
-        if encoder_spec.input_columns != spec.input_columns:
-            what = encoder_spec.describe_inputs()
-            raise ConfigError(
-                f"{path} was pre-trained on {what} inputs ({len(encoder_spec.input_columns)} columns), but "
-                f"this model reads {spec.describe_inputs()} ({len(spec.input_columns)}): pass --inputs {what}"
-            )
-    try:
-        periods = json.loads(extra.get("pretrain_periods", "{}"))
-        seen = {sym: pd.Timestamp(periods[sym][1]) for sym in periods} if isinstance(periods, dict) else None
-    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
-        seen = None
-    if seen is None:
-        raise CheckpointError(f"{path}: unreadable pretrain_periods metadata")
-    for s in series:
-        if s.symbol not in seen:
-            continue
-        seen_until = seen[s.symbol]
-        val_from = s.index[splits[s.symbol].val[0]]
-        if seen_until >= val_from:
-            raise ConfigError(
-                f"{path} was pre-trained on {s.symbol} bars up to {seen_until.date()}, past the start of "
-                f"this split's validation rows ({val_from.date()}): pre-train on the training rows of the "
-                "same split (pretrain --split FILE --fold K)"
-            )
-
-
 def unfreeze_epochs(opts: TrainOptions) -> int | None:
     """The epoch after which a frozen pre-trained encoder is released (the trainer's
     ``unfreeze_after_epochs``): the recipe's 10 unless ``opts.unfreeze_after`` says otherwise; None
@@ -252,7 +218,7 @@ def train(
 
     transfer, before = None, {}
     if opts.pretrained_encoder is not None:
-        _check_encoder(opts.pretrained_encoder, spec, series, splits)
+        provenance = check_encoder(opts.pretrained_encoder, spec, series, splits)
         transfer = load_pretrained_strict(model, opts.pretrained_encoder, freeze_encoder=opts.freeze_encoder)
         state = model.state_dict()
         before = {k: state[k].detach().clone() for k in transfer.matched}
@@ -277,6 +243,7 @@ def train(
         meta["label_scaler"] = json.dumps(target_scaler.to_dict())
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
+        meta["encoder_provenance"] = json.dumps(provenance)
     identity = run_identity(
         name,
         model,
