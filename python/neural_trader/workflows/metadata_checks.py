@@ -28,9 +28,9 @@ def check_spec_agrees(path: Path, model: TwinModel, spec: DataSpec) -> None:
             steps or horizons than the model's config.
 
     Example:
-        >>> check_spec_agrees(Path("m.safetensors"), model, DataSpec(task="forecast", targets=["close"]))
-        ... # doctest: +SKIP
-        CheckpointError: m.safetensors: bilstm_classifier learns the direction task, but its data spec ...
+        >>> check_spec_agrees(Path("m.safetensors"), model, DataSpec(task="forecast"))  # doctest: +SKIP
+        CheckpointError: m.safetensors: bilstm_classifier learns the direction task, but its data spec's
+        task is 'forecast'
     """
     name, config = model.registry_name, model.config
     if model.task != spec.task:
