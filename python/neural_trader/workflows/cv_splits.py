@@ -32,7 +32,7 @@ import numpy as np
 from neural_trader.data import DataSpec, Series, window_spans
 from neural_trader.data.cv import PURGED_CV_FORMAT, PurgedCV, combinatorial_purged_cv
 from neural_trader.errors import ConfigError
-from neural_trader.files import write_atomic
+from neural_trader.files import read_regular_file, write_atomic
 from neural_trader.validation import fraction, integer
 
 #: ``--kind`` of the purged split files, and the number of test groups each takes.
@@ -169,7 +169,8 @@ class HeldOutCV:
     def load(cls, path: str | os.PathLike) -> HeldOutCV:
         """Reads a split file written by :meth:`save`; see :meth:`from_dict` for the checks."""
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            # A FIFO or /dev/zero would hang or fill memory: regular files only, read up to their size.
+            doc = json.loads(read_regular_file(path, error=ConfigError, what="split file").decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ConfigError(f"{path}: not a JSON split file: {exc}") from None
         try:
