@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             for name, scores in overall["scores"].items():
                 ba, mcc = scores["balanced_accuracy"], scores["mcc"]
                 line(name, f"balanced accuracy {interval(ba)}   MCC {interval(mcc)}")
+            for name, why in part.get("not_fittable", {}).items():
+                line(name, f"not fittable: {why}")
     if forecast is not None:
         f = doc["forecast"]
         line("test windows", f"{f['windows']}, {f['first']} .. {f['last']}")

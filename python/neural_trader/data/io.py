@@ -28,7 +28,6 @@ import functools
 import importlib
 import lzma
 import os
-import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,12 +42,11 @@ from neural_trader.data.columns import (
     numeric_column,
     read_user_columns,
 )
+from neural_trader.data.times import SOURCE_TIME_ZONE, TIME_COLUMNS, parse_times
 from neural_trader.errors import ConfigError, DataError
 from neural_trader.files import require_regular_file
 
 OHLCV_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
-#: Column names (any case) accepted as the time column, in order of preference.
-TIME_COLUMNS: tuple[str, ...] = ("timestamp", "datetime", "date", "time")
 NanPolicy = Literal["raise", "ffill", "drop"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
@@ -112,8 +110,11 @@ def validate_ohlcv(
 ) -> pd.DataFrame:
     """Checks a frame of bars and returns its canonical form (a new frame; the input is not modified).
 
-    The time comes from a column named ``timestamp``, ``datetime``, ``date`` or ``time`` (any case), or
-    else from the index if it is a ``DatetimeIndex`` or carries one of those names. Time zones are kept.
+    The time comes from a column named ``timestamp``, ``datetime``, ``date`` or ``time`` (any case), from
+    separate ``date`` and ``time`` columns (combined), or else from the index if it is a
+    ``DatetimeIndex`` or carries one of those names (:mod:`neural_trader.data.times`). Timestamps with a
+    time zone or UTC offsets become UTC (the source zone in ``attrs["source_time_zone"]``); naive ones
+    stay naive.
 
     Args:
         frame: the bars.
@@ -147,7 +148,7 @@ def validate_ohlcv(
     if len(frame) == 0:
         raise DataError("empty: the frame has no rows")
     columns = _canonical_columns(frame)
-    times = _parse_times(frame, columns)
+    times, source_zone = parse_times(frame, columns)
     _check_increasing(times)
     missing = [name for name in OHLCV_COLUMNS if name not in columns]
     if missing:
@@ -157,9 +158,9 @@ def validate_ohlcv(
     values = np.column_stack([numeric_column(frame[columns[name]], name, when) for name in OHLCV_COLUMNS])
     names, label = list(OHLCV_COLUMNS), None
     if selectors or label_column is not None:
-        time_key = next((c for c in TIME_COLUMNS if c in columns), None)
+        time_keys = {c for c in TIME_COLUMNS if c in columns}  # a date + time pair is two columns
         picked, user, label = read_user_columns(
-            frame, columns, {*OHLCV_COLUMNS, time_key}, selectors, label_column, when
+            frame, columns, {*OHLCV_COLUMNS, *time_keys}, selectors, label_column, when
         )
         values = np.column_stack([values, *user]) if user else values
         names += picked
@@ -171,6 +172,9 @@ def validate_ohlcv(
     out = pd.DataFrame(values, index=index, columns=names)
     if label is not None:
         out[label_column] = label[rows]
+    if source_zone is not None:
+        # Bars validated again (series_from_bars) are UTC already: keep the zone of the file.
+        out.attrs[SOURCE_TIME_ZONE] = frame.attrs.get(SOURCE_TIME_ZONE, source_zone)
     return out
 
 
@@ -252,63 +256,6 @@ def _canonical_columns(frame: pd.DataFrame) -> dict[str, object]:
             raise DataError(f"columns {str(columns[key])!r} and {str(label)!r} both mean {key!r}")
         columns[key] = label
     return columns
-
-
-def _parse_times(frame: pd.DataFrame, columns: dict[str, object]) -> pd.DatetimeIndex:
-    name = next((c for c in TIME_COLUMNS if c in columns), None)
-    if name is not None:
-        raw: pd.Index = pd.Index(frame[columns[name]])
-    elif isinstance(frame.index, pd.DatetimeIndex) or str(frame.index.name).lower() in TIME_COLUMNS:
-        name, raw = "index", frame.index
-    else:
-        raise DataError(
-            "no time column: expected a DatetimeIndex or a column named timestamp, datetime, date or time"
-        )
-    if isinstance(raw, pd.DatetimeIndex):
-        times = raw
-    elif pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-        # Integers could be epoch seconds, milliseconds or nanoseconds; guessing the unit is a silent bug.
-        raise DataError(
-            f"time column {name!r} is numeric ({raw.dtype}); convert it first, e.g. "
-            "pd.to_datetime(values, unit='s')"
-        )
-    else:
-        _check_time_lengths(raw, name)
-        try:
-            with warnings.catch_warnings():
-                # "Could not infer format": the rows that do not parse are reported just below.
-                warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-                parsed = pd.to_datetime(raw, errors="coerce")
-        except (ValueError, TypeError) as exc:  # mixed time zones, out-of-range dates
-            raise DataError(f"time column {name!r} cannot be parsed: {exc}") from exc
-        if not isinstance(parsed, pd.DatetimeIndex):
-            raise DataError(f"time column {name!r} does not parse to one time zone ({parsed.dtype})")
-        times = parsed
-        bad = np.flatnonzero(times.isna() & ~pd.isna(raw))
-        if bad.size:
-            row = int(bad[0])
-            raise DataError(f"row {row}: timestamp {raw[row]!r} cannot be parsed")
-    missing = np.flatnonzero(times.isna())
-    if missing.size:
-        raise DataError(f"row {int(missing[0])}: timestamp missing")
-    return times
-
-
-# No timestamp format needs more characters; dateutil's parser takes quadratic time on a hostile
-# multi-megabyte field, so longer strings are refused before parsing.
-_MAX_TIME_CHARS = 64
-
-
-def _check_time_lengths(raw: pd.Index, name: str) -> None:
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        lengths = pd.Series(raw).map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
-        too_long = np.flatnonzero(lengths > _MAX_TIME_CHARS)
-        if too_long.size:
-            row = int(too_long[0])
-            raise DataError(
-                f"row {row}: time column {name!r} holds {lengths[row]} characters, "
-                f"more than any timestamp ({_MAX_TIME_CHARS})"
-            )
 
 
 def _check_increasing(times: pd.DatetimeIndex) -> None:

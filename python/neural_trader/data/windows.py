@@ -19,6 +19,7 @@ import numpy as np
 from neural_trader.data.candles import RelativeCandles
 from neural_trader.data.dataset import WindowDataset
 from neural_trader.data.gathered import LazyWindows, Transform, choose_windows
+from neural_trader.data.input_checks import check_inputs
 from neural_trader.data.inputs import input_matrix
 from neural_trader.data.scaling import Scaler, fit_training_scaler
 from neural_trader.data.series import Series
@@ -155,6 +156,11 @@ def make_part_windows(
     """
     labels, ends = labels_and_ends(series, spec, scaler, parts) if labelled else (None, None)
     values, row_scaler, transform = window_source(series, spec, scaler, raw_candles=raw_candles)
+    if spec.scaled_columns and scaler is not None:
+        at = [spec.input_columns.index(c) for c in spec.scaled_columns]
+        checked = values if at == list(range(values.shape[1])) else values[:, at]
+        for part in parts:  # names the column and bar, not "column 18" of the feature matrix
+            check_inputs(series, spec.scaled_columns, checked, scaler, part)
     out = []
     for part in parts:
         ds = part_dataset(
@@ -244,6 +250,8 @@ def fit_scaler(series: list[Series], train_rows: dict[str, tuple[int, int]], spe
     if not names:
         return None
     values = {s.symbol: input_matrix(s, names) for s in series}
+    for s in series:
+        check_inputs(s, names, values[s.symbol], None, train_rows[s.symbol])
     return fit_training_scaler(values, train_rows, names)
 
 

@@ -13,10 +13,16 @@ prediction cannot inflate (0.5 and 0 by construction); plain accuracy can, so it
 When the test windows hold fewer effective bootstrap blocks than ``boot.min_blocks`` (windows / block size,
 see :mod:`~neural_trader.evaluation.bootstrap`), there is no interval to decide by, and the verdict is
 ``"too few windows"``: never "skill", nor "worse".
+
+**A test set of one class.** Balanced accuracy, MCC and ROC-AUC compare the classes that occurred; with
+one class only, a constant prediction of that class scores balanced accuracy 1.0 (not 0.5), MCC 0 and
+ROC-AUC nothing. Those figures are *undefined* there (:data:`UNDEFINED_ON_ONE_CLASS`: reported as n/a, see
+:func:`undefined_on_one_class`) and the verdict is ``"one class"``: nothing can be concluded.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -44,6 +50,10 @@ METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "mcc", "roc_auc", "
 CLASS_METRICS: tuple[str, ...] = ("precision_0", "precision_1", "f1_0", "f1_1")
 #: Whether a larger value is better (Brier is an error).
 HIGHER_IS_BETTER: dict[str, bool] = {m: m != "brier" for m in (*METRICS, *CLASS_METRICS)}
+#: Metrics that compare classes, undefined on test windows of one class only.
+UNDEFINED_ON_ONE_CLASS: tuple[str, ...] = ("balanced_accuracy", "mcc", "roc_auc")
+#: The verdict's outcome on test windows of one class, and when no baseline could be fit.
+ONE_CLASS, NO_BASELINE = "one class", "no baseline"
 #: Metrics whose paired lead decides the verdict.
 VERDICT_METRICS: tuple[str, ...] = ("balanced_accuracy", "mcc")
 LABELS = {
@@ -121,6 +131,26 @@ def score_intervals(y: np.ndarray, proba: np.ndarray, boot: Bootstrap) -> dict[s
     return {name: boot.interval(fn, y, p) for name, fn in _scores(p.shape[1]).items()}
 
 
+def undefined_on_one_class(scores: dict[str, Interval], y: np.ndarray) -> dict[str, Interval]:
+    """``scores`` with :data:`UNDEFINED_ON_ONE_CLASS` made undefined (NaN, no interval) when the labels
+    ``y`` hold one class only; unchanged otherwise.
+
+    Example:
+        >>> iv = Interval(1.0, 1.0, 1.0, 0.95)
+        >>> undefined_on_one_class({"balanced_accuracy": iv}, np.zeros(9))["balanced_accuracy"].estimate
+        nan
+    """
+    if len(np.unique(y)) > 1:
+        return scores
+    out = dict(scores)
+    for metric in UNDEFINED_ON_ONE_CLASS:
+        if metric in out:
+            iv = out[metric]
+            why = ("undefined: the test windows hold one class only",)
+            out[metric] = Interval(math.nan, math.nan, math.nan, iv.confidence, iv.blocks, why)
+    return out
+
+
 def lead(metric: str, y: np.ndarray, model: np.ndarray, baseline: np.ndarray, boot: Bootstrap) -> Interval:
     """Paired interval of ``metric(model) - metric(baseline)`` (positive: the model is better, for every
     metric where higher is better; for Brier the sign is flipped so that positive still means better).
@@ -157,8 +187,10 @@ class Verdict:
 
     Attributes:
         outcome: ``"skill"`` (every lead's lower bound > 0), ``"worse"`` (some lead's upper bound < 0),
-            ``"no skill"`` (otherwise: an interval includes zero), or ``"too few windows"`` (the windows
-            hold too few bootstrap blocks for an interval: nothing can be concluded).
+            ``"no skill"`` (otherwise: an interval includes zero), ``"too few windows"`` (the windows
+            hold too few bootstrap blocks for an interval), ``"one class"`` (the test windows hold one
+            class only: the measures are undefined) or ``"no baseline"`` (none could be fit): in the last
+            three nothing can be concluded.
         leads: ``{metric: (best baseline, paired interval of the model's lead)}``.
         sentence: the verdict in one plain sentence.
     """
@@ -174,6 +206,7 @@ def verdict(
     model: str,
     baselines: list[str],
     boot: Bootstrap,
+    classes: list[str] | None = None,
 ) -> Verdict:
     """Decides skill from paired intervals of the model's lead over the best baseline per metric.
 
@@ -183,12 +216,15 @@ def verdict(
         model: the model's key in ``probas``.
         baselines: the baselines' keys.
         boot: bootstrap settings.
+        classes: the class names, for the sentence (default: the class indices).
 
     Example:
         >>> y = np.array([0, 1] * 100); probas = {"m": np.eye(2)[y], "majority": np.full((200, 2), 0.5)}
         >>> verdict(y, probas, "m", ["majority"], Bootstrap(block_size=4)).outcome
         'skill'
     """
+    if not baselines or len(np.unique(y)) < 2:
+        return _no_verdict(y, model, baselines, boot, classes)
     point = {name: score(y, probas[name]) for name in baselines}
     leads = {}
     for metric in VERDICT_METRICS:
@@ -206,6 +242,27 @@ def verdict(
     else:
         outcome = "no skill"
     return Verdict(outcome, leads, _sentence(outcome, model, leads, boot.confidence))
+
+
+def _no_verdict(
+    y: np.ndarray, model: str, baselines: list[str], boot: Bootstrap, classes: list[str] | None
+) -> Verdict:
+    """The verdict when none can be drawn: no fitted baseline, or test windows of one class."""
+    undefined = Interval(math.nan, math.nan, math.nan, boot.confidence, problems=("no verdict",))
+    leads = {m: (baselines[0] if baselines else "none", undefined) for m in VERDICT_METRICS}
+    if not baselines:
+        sentence = (
+            f"No verdict: no baseline could be fit on the training windows, so there is nothing to compare "
+            f"{model} with."
+        )
+        return Verdict(NO_BASELINE, leads, sentence)
+    only = classes[int(y[0])] if classes and int(y[0]) < len(classes) else f"class {int(y[0])}"
+    sentence = (
+        f"No verdict: the {len(y)} test windows hold one class only ({only}), where balanced "
+        f"accuracy, MCC and ROC-AUC are undefined (a constant prediction of that class would score "
+        f"balanced accuracy 1.0): nothing can be concluded about {model}'s skill."
+    )
+    return Verdict(ONE_CLASS, leads, sentence)
 
 
 def _sentence(outcome: str, model: str, leads: dict[str, tuple[str, Interval]], confidence: float) -> str:

@@ -108,6 +108,13 @@ def _classification(c: dict[str, Any]) -> list[str]:
             f"{_shares(section)}{_blocks(section['windows'], section.get('blocks'), b)}",
             "",
         ]
+        if "one_class" in section:
+            lines += [
+                f"The windows hold one class only ({section['one_class']}): balanced accuracy, MCC and "
+                "ROC-AUC are undefined there (n/a; a constant prediction of that class would score balanced "
+                "accuracy 1.0), and no verdict is drawn from them.",
+                "",
+            ]
         rows = [[p, *[_iv(scores[m]) for m in METRICS]] for p, scores in section["scores"].items()]
         lines += _table(header, rows)
         per_class = class_metrics(len(classes))
@@ -115,6 +122,8 @@ def _classification(c: dict[str, Any]) -> list[str]:
         rows = [[p, *[_iv(class_scores.get(p, {}).get(m)) for m in per_class]] for p in section["scores"]]
         lines += ["", "Per class (0 when the predictor never calls that class):", ""]
         lines += _table(["predictor", *[class_metric_label(m, classes) for m in per_class]], rows)
+    for name, why in c.get("not_fittable", {}).items():
+        lines += ["", f"Baseline {name}: not fittable ({why}); left out of the tables and the verdict."]
     lines += ["", "### Lead of the model over the best baseline (paired intervals)", ""]
     rows = [[LABELS[m], d["baseline"], _lead(d)] for m, d in c["leads"].items()]
     lines += _table(["measure", "best baseline", "lead [95% CI]"], rows)

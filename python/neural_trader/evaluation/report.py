@@ -23,7 +23,13 @@ from tqdm.auto import tqdm
 from neural_trader.errors import ConfigError
 from neural_trader.evaluation.attention import AttentionMap, plot_attention
 from neural_trader.evaluation.bootstrap import Interval
-from neural_trader.evaluation.classification import Verdict, class_metrics, score_intervals, verdict
+from neural_trader.evaluation.classification import (
+    Verdict,
+    class_metrics,
+    score_intervals,
+    undefined_on_one_class,
+    verdict,
+)
 from neural_trader.evaluation.equity import EquityCurves, equity_curves
 from neural_trader.evaluation.forecast import ForecastScores, score_forecasts
 from neural_trader.evaluation.intervals import Bootstrap, interval_dict
@@ -91,6 +97,8 @@ class ClassificationResult:
         attention: the model's attention averaged over the test windows (attention models only).
         classes: the class names in index order: ``down, up``; ``down, flat, up``; your values. The
             trading rule is long on the last class, short on the first.
+        not_fittable: ``{baseline: why}`` for the baselines asked for that could not be fit (e.g. on
+            training windows of one class), which are left out of the tables and the verdict.
     """
 
     model: str
@@ -105,6 +113,7 @@ class ClassificationResult:
     other_labels: list[ClassificationResult] = field(default_factory=list)
     attention: AttentionMap | None = None
     classes: list[str] = field(default_factory=lambda: ["down", "up"])
+    not_fittable: dict[str, str] = field(default_factory=dict)
 
 
 def _date(d: Any) -> str:
@@ -136,12 +145,16 @@ def classification_result(
     band: float = 0.0,
     progress: bool = False,
     classes: list[str] | None = None,
+    not_fittable: dict[str, str] | None = None,
 ) -> ClassificationResult:
     """Scores with intervals per segment and overall, the verdict, and the equity curves.
 
     ``classes`` names the classes (default ``down, up``). With more than two, every metric is the
     k-class one (balanced accuracy over k recalls, multi-class MCC, macro one-vs-rest ROC-AUC, Brier over
     k classes) and the equity curve trades the predicted class (long on the last, short on the first).
+    On a section whose windows hold one class only, balanced accuracy, MCC and ROC-AUC are undefined
+    (``info[section]["one_class"]`` names the class). ``not_fittable``: the baselines asked for that
+    could not be fit, and why (reported, not scored).
 
     Raises:
         ConfigError: no segment, or segments of one symbol whose test periods overlap.
@@ -157,7 +170,9 @@ def classification_result(
         parts.append(_concatenate(segments, "overall"))
     names = list(classes) if classes is not None else ["down", "up"]
     for seg in tqdm(parts, desc="bootstrap intervals", unit="section", disable=not progress, leave=False):
-        sections[seg.name] = {p: score_intervals(seg.y, seg.proba[p], boot) for p in predictors}
+        sections[seg.name] = {
+            p: undefined_on_one_class(score_intervals(seg.y, seg.proba[p], boot), seg.y) for p in predictors
+        }
         info[seg.name] = {
             "symbol": seg.symbol,
             "windows": len(seg.y),
@@ -170,6 +185,10 @@ def classification_result(
         }
         if len(names) == 2:
             info[seg.name]["up_share"] = float(np.mean(seg.y == 1))
+        if len(np.unique(seg.y)) == 1:
+            info[seg.name]["one_class"] = (
+                names[int(seg.y[0])] if int(seg.y[0]) < len(names) else str(seg.y[0])
+            )
     overall = parts[-1]
     result = ClassificationResult(
         model,
@@ -178,8 +197,9 @@ def classification_result(
         boot,
         sections,
         info,
-        verdict(overall.y, overall.proba, model, baselines, boot),
+        verdict(overall.y, overall.proba, model, baselines, boot, names),
         classes=names,
+        not_fittable=dict(not_fittable or {}),
     )
     for symbol in dict.fromkeys(s.symbol for s in segments):
         segs = [s for s in segments if s.symbol == symbol]
@@ -307,6 +327,7 @@ def report_document(
             },
             "outcome": c.verdict.outcome,
             "sentence": c.verdict.sentence,
+            "not_fittable": c.not_fittable,
         }
         if c.other_labels:
             doc["classification"]["other_labels"] = [

@@ -16,10 +16,11 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from neural_trader.data.spec import TASKS, DataSpec
-from neural_trader.errors import ConfigError
+from neural_trader.errors import CheckpointError, ConfigError
 from neural_trader.models import BASELINES, MODELS, PRETRAINING, ModelOptions, TaskOptions, TwinModel
 from neural_trader.training.tasks import Task
 
@@ -27,6 +28,7 @@ __all__ = [
     "ModelOptions",
     "TaskOptions",
     "build_model",
+    "check_finite_outputs",
     "make_task",
     "model_class",
     "native_outputs",
@@ -151,6 +153,48 @@ def native_outputs(
         for k, v in declared.native_output_dict(engine.predict(xb), horizon=horizon).items():
             chunks.setdefault(k, []).append(v)
     return _with_proba({k: np.concatenate(v) for k, v in chunks.items()})
+
+
+def check_finite_outputs(
+    out: dict[str, np.ndarray], source: object, dates: Any = None, model: TwinModel | None = None
+) -> None:
+    """Refuses outputs holding NaN or Inf: a probability of NaN has no class, so no row may be predicted
+    or scored from it. The inputs were checked finite, so the weights are to blame: the error names the
+    first tensor of ``model`` that is not finite, when there is one.
+
+    Args:
+        out: the outputs of :func:`torch_outputs` or :func:`native_outputs`.
+        source: the checkpoint (its path), for the message.
+        dates: the windows' end timestamps, to name the first bad window.
+        model: the torch twin, whose tensors are searched for NaN or Inf.
+
+    Raises:
+        CheckpointError: e.g. ``m.safetensors: the model's proba is NaN or infinite for 736 of 736
+        windows (first: the window ending 2004-11-18); its tensor `head.bias` holds NaN or Inf``.
+
+    Example:
+        >>> check_finite_outputs({"proba": np.array([[0.4, 0.6]])}, "m.safetensors")
+    """
+    for key, values in out.items():
+        bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+        if not bad.any():
+            continue
+        first = int(np.argmax(bad))
+        where = f"window {first}"
+        if dates is not None:
+            stamp = pd.Timestamp(dates[first])
+            where = f"window ending {stamp.date() if stamp == stamp.normalize() else stamp}"
+        why = ""
+        if model is not None:
+            tensors = model.state_dict().items()
+            culprit = next(
+                (n for n, t in tensors if t.is_floating_point() and not torch.isfinite(t).all()), None
+            )
+            why = f"; its tensor `{culprit}` holds NaN or Inf" if culprit else ""
+        raise CheckpointError(
+            f"{source}: the model's {key} is NaN or infinite for {int(bad.sum())} of {len(values)} windows "
+            f"(first: the {where}){why}: no prediction or score can be made from it"
+        )
 
 
 def _first_line(doc: str | None) -> str:

@@ -14,8 +14,15 @@ import pandas as pd
 import neural_trader as nt
 from neural_trader.checkpoint import Checkpoint, naming_file
 from neural_trader.data import DataSpec, Scaler, Series, Split
-from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.data.times import SOURCE_TIME_ZONE
+from neural_trader.errors import CheckpointError, ConfigError, DataError
 from neural_trader.models import TwinModel
+from neural_trader.workflows.metadata_checks import (
+    NAIVE,
+    as_utc,
+    check_spec_agrees,
+    periods_convention,
+)
 
 
 @dataclass
@@ -28,6 +35,7 @@ class TrainedModel:
         splits: ``{symbol: Split}`` it was trained with.
         periods: ``{symbol: {part: [first, last]}}`` window-end dates of each part (ISO strings).
         label_scaler: the standardisation of a regression label (None for other labels).
+        time_convention: ``"naive"`` (trained on timestamps without a time zone) or ``"UTC"``.
     """
 
     path: Path
@@ -38,6 +46,30 @@ class TrainedModel:
     splits: dict[str, Split]
     periods: dict[str, dict[str, list[str]]]
     label_scaler: Scaler | None = None
+    time_convention: str = NAIVE
+
+    def check_times(self, series: Series) -> None:
+        """Checks that the bars of ``series`` follow the checkpoint's time convention: naive timestamps
+        for a model trained on naive ones, timestamps with a time zone (compared in UTC) for one trained
+        on those.
+
+        Raises:
+            DataError: naming both conventions and what to change.
+        """
+        aware = series.index.tz is not None
+        if aware == (self.time_convention != NAIVE):
+            return
+        if aware:
+            zone = series.bars.attrs.get(SOURCE_TIME_ZONE, str(series.index.tz))
+            raise DataError(
+                f"{series.symbol}: the bars carry a time zone ({zone}, read as UTC) but {self.path} was "
+                "trained on timestamps without one: give the bars as the model was trained (local times "
+                "without an offset), or retrain on these bars"
+            )
+        raise DataError(
+            f"{series.symbol}: the bars have no time zone but {self.path} was trained on timestamps with "
+            "one (kept as UTC): give the bars with their UTC offsets, as the model was trained, or retrain"
+        )
 
     def label_units(self, value: np.ndarray) -> np.ndarray:
         """A regression head's standardised output in the label's own units."""
@@ -51,7 +83,9 @@ class TrainedModel:
 
         Raises:
             ConfigError: the checkpoint has no split for the symbol, or the split does not fit it.
+            DataError: bars in another time convention than the checkpoint's (:meth:`check_times`).
         """
+        self.check_times(series)
         split = self.splits.get(series.symbol)
         if split is None and len(self.splits) == 1:
             split = next(iter(self.splits.values()))
@@ -75,7 +109,11 @@ class TrainedModel:
         out = ["other"] * len(dates)
         if not periods:
             return out
-        bounds = {p: (pd.Timestamp(a), pd.Timestamp(b)) for p, (a, b) in periods.items()}
+        if (dates.tz is not None) != (self.time_convention != NAIVE):
+            return out  # another time convention: check_times names it where it matters
+        if dates.tz is not None:
+            dates = dates.tz_convert("UTC")
+        bounds = {p: tuple(as_utc(pair)) for p, pair in periods.items()}
         last = max(b for _, b in bounds.values())
         for i, d in enumerate(dates):
             for part, (a, b) in bounds.items():
@@ -117,17 +155,33 @@ def read_trained(path: str | os.PathLike) -> TrainedModel:
         scaled = spec.scaled_columns
     except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError and ConfigError included
         raise CheckpointError(f"{path}: unreadable training metadata: {exc}") from None
+    check_spec_agrees(path, model, spec)
+    convention = periods_convention(path, splits, periods)
     if not splits:
         raise CheckpointError(f"{path}: the training metadata holds no split")
     if scaled and scaler is None:
         raise CheckpointError(f"{path}: standardised inputs but no scaler in the training metadata")
-    if scaler is not None and scaler.columns != scaled:
-        raise CheckpointError(
-            f"{path}: the scaler standardises {list(scaler.columns)[:3]}..., not the spec's columns"
-        )
+    if scaler is not None:
+        _check_scaler_columns(path, scaler, scaled)
     if spec.is_regression and label_scaler is None:
         raise CheckpointError(f"{path}: a regression label but no label_scaler in the training metadata")
-    return TrainedModel(path, ck.model, model, spec, scaler, splits, periods, label_scaler)
+    return TrainedModel(path, ck.model, model, spec, scaler, splits, periods, label_scaler, convention)
+
+
+def _check_scaler_columns(path: Path, scaler: Scaler, scaled: tuple[str, ...]) -> None:
+    """The scaler's column names must be the spec's standardised input columns, in order (values permuted
+    under the right names cannot be told from the file: docs/guarantees.md)."""
+    if scaler.columns == scaled:
+        return
+    for k, (held, wanted) in enumerate(zip(scaler.columns, scaled, strict=False)):
+        if held != wanted:
+            where = f"column {k} of the scaler is {held!r}, where the inputs have {wanted!r}"
+            break
+    else:
+        where = f"the scaler has {len(scaler.columns)} columns, the inputs {len(scaled)}"
+    raise CheckpointError(
+        f"{path}: the scaler's columns are not the model's standardised inputs in order: {where}"
+    )
 
 
 def _json_object(text: str) -> dict:

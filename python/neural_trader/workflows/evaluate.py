@@ -13,6 +13,7 @@ against persistence, seasonal-naive and training-mean forecasts.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neural_trader.data import DataSpec, Scaler, Series, Windows, label_matrix, make_windows
-from neural_trader.errors import ConfigError
+from neural_trader.errors import ConfigError, NeuralTraderError
 from neural_trader.evaluation import (
     Bootstrap,
     ClassificationResult,
@@ -44,7 +45,7 @@ from neural_trader.models.baselines import (
     XGBoostBaseline,
 )
 from neural_trader.models.stacking import StackingBaseline
-from neural_trader.workflows.build import torch_outputs
+from neural_trader.workflows.build import check_finite_outputs, torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
 
 DEFAULT_BASELINES: tuple[str, ...] = ("majority", "momentum", "logreg")
@@ -89,6 +90,7 @@ def fit_baselines(
     *,
     label_index: int = 0,
     series: Series | None = None,
+    not_fittable: dict[str, str] | None = None,
 ) -> dict[str, Baseline]:
     """The named baselines fit on training windows with class labels in ``train.y[:, label_index]`` (any
     number of classes, ordered from "down" to "up").
@@ -101,8 +103,12 @@ def fit_baselines(
     (``scaler`` is the one they were standardised with); ``rf``, ``xgb`` and ``stack`` draw from ``seed``;
     ``stack`` leaves a gap of ``spec.horizon`` windows before each of its out-of-fold blocks.
 
+    With ``not_fittable`` (a dict), a baseline that cannot be fit on these labels (``logreg`` on training
+    windows of one class) is left out of the result and recorded there with the reason.
+
     Raises:
-        ConfigError: an unknown baseline.
+        ConfigError: an unknown baseline. ValueError: a baseline that cannot be fit, without
+            ``not_fittable``.
     """
     y = train.y[:, label_index].astype(np.int64)
     out: dict[str, Baseline] = {}
@@ -110,8 +116,18 @@ def fit_baselines(
         if name == "momentum" and series is not None:
             momentum = MomentumBaseline(0, lookback=1, kind="last", ordered=True)
             out[name] = momentum.fit(momentum_windows(series, train, spec), y)
-        else:
+            continue
+        try:
             out[name] = make_baseline(name, spec, scaler, seed).fit(train.x, y)
+        except NeuralTraderError:
+            raise
+        except ValueError:  # scikit-learn's "needs samples of at least 2 classes"
+            classes = np.unique(y)
+            if not_fittable is None or len(classes) > 1:
+                raise
+            names_ = spec.class_names()
+            only = names_[classes[0]] if classes[0] < len(names_) else str(classes[0])
+            not_fittable[name] = f"the training windows hold one class only ({only})"
     return out
 
 
@@ -199,6 +215,7 @@ def evaluate(
     labels = _direction_heads(spec)
     segments: dict[str, list[Segment]] = {label: [] for label, _, _ in labels}
     fsegments: list[ForecastSegment] = []
+    not_fittable: dict[str, dict[str, str]] = {label: {} for label, _, _ in labels}
     attention: list[AttentionMap | None] = []
     jobs = [(k, m, s) for k, m in enumerate(models, 1) for s in series]
     for k, trained, s in tqdm(jobs, desc="evaluate", disable=not o.progress or len(jobs) < 2, leave=False):
@@ -208,6 +225,7 @@ def evaluate(
             name = f"{s.symbol} {name}" if len(models) > 1 else s.symbol
         test = make_windows(s, spec, trained.scaler, split.test)
         out = torch_outputs(trained.model, test.x, spec, device=o.device)
+        check_finite_outputs(out, trained.path, test.dates, trained.model)
         attention.append(AttentionMap.of(trained.model, test.x, device=o.device))
         if spec.task == "forecast":
             fsegments.append(_forecast_segment(name, s, test, out["forecast"], trained, o.season))
@@ -218,9 +236,19 @@ def evaluate(
         train = make_windows(s, spec, trained.scaler, split.train)
         returns = s.next_returns()[test.end_rows]
         for label, column, key in labels:
+            unfit: dict[str, str] = {}
             baselines = fit_baselines(
-                o.baselines, train, spec, trained.scaler, o.seed, label_index=column, series=s
+                o.baselines,
+                train,
+                spec,
+                trained.scaler,
+                o.seed,
+                label_index=column,
+                series=s,
+                not_fittable=unfit,
             )
+            for b, why in unfit.items():
+                not_fittable[label].setdefault(b, why if len(jobs) == 1 else f"{name}: {why}")
             proba = {trained.name: out[key]}
             proba |= {b: m.predict_proba(baseline_input(b, test, s, spec)) for b, m in baselines.items()}
             y = test.y[:, column].astype(np.int64)
@@ -237,21 +265,32 @@ def evaluate(
         return None, result
     results = [
         classification_result(
-            segments[label],
+            # A baseline not fittable on one segment is left out of every one (the sections compare the
+            # same predictors on the same windows).
+            [_without(seg, not_fittable[label]) for seg in segments[label]],
             models[0].name,
-            list(o.baselines),
+            [b for b in o.baselines if b not in not_fittable[label]],
             boot,
             label=label,
             cost_bps=o.cost_bps,
             band=o.band,
             progress=o.progress,
             classes=spec.class_names(),
+            not_fittable=not_fittable[label],
         )
         for label, _, _ in labels
     ]
     results[0].other_labels = results[1:]
     results[0].attention = pooled
     return results[0], None
+
+
+def _without(segment: Segment, names: dict[str, str]) -> Segment:
+    """``segment`` without the predictions of the baselines ``names``."""
+    if not names:
+        return segment
+    proba = {k: v for k, v in segment.proba.items() if k not in names}
+    return dataclasses.replace(segment, proba=proba)
 
 
 def _direction_heads(spec: DataSpec) -> list[tuple[str, int, str]]:

@@ -15,7 +15,7 @@ from neural_trader import native
 from neural_trader.data import Series, make_windows
 from neural_trader.errors import ConfigError
 from neural_trader.models import MODELS, served_models
-from neural_trader.workflows.build import native_outputs, torch_outputs
+from neural_trader.workflows.build import check_finite_outputs, native_outputs, torch_outputs
 from neural_trader.workflows.checkpoints import TrainedModel
 
 
@@ -37,7 +37,9 @@ def predict(
 
     Raises:
         ConfigError: ``use_native`` with a model the Rust engine does not serve.
-        DataError: a column the model reads is missing from the bars.
+        CheckpointError: outputs that are NaN or infinite (e.g. NaN weights): never a class from them.
+        DataError: a column the model reads is missing from the bars, or bars with a time zone for a
+            model trained without one (or the reverse).
     """
     spec = trained.spec
     engine = None
@@ -50,6 +52,7 @@ def predict(
         engine = native.load(trained.path)
     frames = []
     for s in series:
+        trained.check_times(s)
         w = make_windows(s, spec, trained.scaler, labelled=False)
         out = (
             native_outputs(engine, w.x, spec)
@@ -57,6 +60,7 @@ def predict(
             else torch_outputs(trained.model, w.x, spec, device=device)
         )
         dates = pd.DatetimeIndex(w.dates)
+        check_finite_outputs(out, trained.path, dates, trained.model)
         frame = pd.DataFrame(
             {"timestamp": dates, "symbol": s.symbol, "part": trained.part_of(s.symbol, dates)}
         )

@@ -18,6 +18,7 @@ import numpy as np
 
 from neural_trader import recipe
 from neural_trader.data import DataSpec, Series, fit_scaler, make_windows, relative_candles, resolve_spec
+from neural_trader.data.fingerprint import fingerprint
 from neural_trader.errors import ConfigError
 from neural_trader.models import MaskedBiLSTMAutoencoderConfig
 from neural_trader.training import (
@@ -27,6 +28,7 @@ from neural_trader.training import (
     pretrain_encoder,
     split_windows,
 )
+from neural_trader.workflows.encoder_guard import FINGERPRINT_KEY
 
 
 @dataclass
@@ -137,6 +139,8 @@ def pretrain(
         "source": source,
         "train_rows": json.dumps(train_rows),
         "pretrain_periods": json.dumps(periods),
+        # The rows seen, by content: `train` recognises them under any file name.
+        FINGERPRINT_KEY: json.dumps({s.symbol: fingerprint(s, train_rows[s.symbol]) for s in series}),
     }
     if scaler is not None:
         extra["scaler"] = json.dumps(scaler.to_dict())

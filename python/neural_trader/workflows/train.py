@@ -25,7 +25,6 @@ import torch
 
 import neural_trader as nt
 from neural_trader import recipe
-from neural_trader.checkpoint import Checkpoint
 from neural_trader.data import (
     DataSpec,
     Series,
@@ -39,7 +38,7 @@ from neural_trader.data import (
 from neural_trader.data.batches import WindowBatches, batch_loader
 from neural_trader.data.gathered import LazyWindows, choose_windows, should_gather
 from neural_trader.data.windows import make_part_windows
-from neural_trader.errors import CheckpointError, ConfigError
+from neural_trader.errors import ConfigError
 from neural_trader.models import ScheduledSampling, TaskOptions, memory
 from neural_trader.training import (
     Trainer,
@@ -49,6 +48,8 @@ from neural_trader.training import (
     seed_everything,
 )
 from neural_trader.workflows.build import ModelOptions, build_model, make_task
+from neural_trader.workflows.encoder_guard import check_encoder
+from neural_trader.workflows.metadata_checks import time_record
 from neural_trader.workflows.run_identity import run_identity
 
 PARTS = ("train", "val", "test")
@@ -165,40 +166,6 @@ def checkpoint_metadata(
     return meta
 
 
-def _check_encoder(
-    path: str | os.PathLike, spec: DataSpec, series: list[Series], splits: dict[str, Split]
-) -> None:
-    """Refuses an encoder of other inputs, or one pre-trained on bars of this split's validation or test
-    period (self-supervised, but still a look at those bars before they are predicted)."""
-    extra = Checkpoint.read(path).extra
-    if "data" in extra:
-        encoder_spec = DataSpec.from_json(extra["data"])
-        if encoder_spec.input_columns != spec.input_columns:
-            what = encoder_spec.describe_inputs()
-            raise ConfigError(
-                f"{path} was pre-trained on {what} inputs ({len(encoder_spec.input_columns)} columns), but "
-                f"this model reads {spec.describe_inputs()} ({len(spec.input_columns)}): pass --inputs {what}"
-            )
-    try:
-        periods = json.loads(extra.get("pretrain_periods", "{}"))
-        seen = {sym: pd.Timestamp(periods[sym][1]) for sym in periods} if isinstance(periods, dict) else None
-    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
-        seen = None
-    if seen is None:
-        raise CheckpointError(f"{path}: unreadable pretrain_periods metadata")
-    for s in series:
-        if s.symbol not in seen:
-            continue
-        seen_until = seen[s.symbol]
-        val_from = s.index[splits[s.symbol].val[0]]
-        if seen_until >= val_from:
-            raise ConfigError(
-                f"{path} was pre-trained on {s.symbol} bars up to {seen_until.date()}, past the start of "
-                f"this split's validation rows ({val_from.date()}): pre-train on the training rows of the "
-                "same split (pretrain --split FILE --fold K)"
-            )
-
-
 def unfreeze_epochs(opts: TrainOptions) -> int | None:
     """The epoch after which a frozen pre-trained encoder is released (the trainer's
     ``unfreeze_after_epochs``): the recipe's 10 unless ``opts.unfreeze_after`` says otherwise; None
@@ -264,6 +231,7 @@ def train(
     scaler = fit_scaler(series, train_rows, spec)
     windows = part_windows(series, spec, scaler, splits)
     meta = checkpoint_metadata(spec, scaler, splits, windows, source)
+    meta["time"] = json.dumps(time_record(series))  # the time convention and the file's time zone
     pooled = pool(windows, opts.gather)
     train_set, val_set, test_set = (pooled[p] for p in PARTS)
     del windows  # the per-symbol labels and dates; the pooled sets hold what training reads
@@ -273,7 +241,7 @@ def train(
 
     transfer, before = None, {}
     if opts.pretrained_encoder is not None:
-        _check_encoder(opts.pretrained_encoder, spec, series, splits)
+        provenance = check_encoder(opts.pretrained_encoder, spec, series, splits)
         transfer = load_pretrained_strict(model, opts.pretrained_encoder, freeze_encoder=opts.freeze_encoder)
         state = model.state_dict()
         before = {k: state[k].detach().clone() for k in transfer.matched}
@@ -293,6 +261,7 @@ def train(
     )
     if transfer is not None:
         meta["transfer"] = json.dumps({"source": transfer.source, "ratio": transfer.ratio})
+        meta["encoder_provenance"] = json.dumps(provenance)
     identity = run_identity(
         name,
         model,

@@ -213,7 +213,8 @@ def _open_test_period(
     scaler = dev.scaler_for(None)
     x_dev = dev.inputs(scaler)
     train = Windows(x_dev, dev.y, dev.t0, series.index[dev.t0].to_numpy(), series.symbol)
-    baselines = fit_baselines(o.baselines, train, spec, scaler, o.seed)
+    unfit: dict[str, str] = {}  # baselines that cannot be fit (one class): reported, not scored
+    baselines = fit_baselines(o.baselines, train, spec, scaler, o.seed, not_fittable=unfit)
     test = make_windows(series, spec, scaler, held.test)  # the one read of the test rows
     chosen = best.candidate.fit_predict(spec, scaler, (x_dev, dev.y), test.x, seed=o.seed, device=o.device)
     proba = {key: chosen}
@@ -226,11 +227,12 @@ def _open_test_period(
     result = classification_result(
         [segment],
         key,
-        list(o.baselines),
+        list(baselines),
         boot,
         label=spec.label_columns()[0],
         cost_bps=o.cost_bps,
         band=o.band,
+        not_fittable=unfit,
     )
     test_returns = net_returns(positions_from_proba(proba[key][:, 1], o.band), returns, o.cost_bps)
     return result, test_returns
