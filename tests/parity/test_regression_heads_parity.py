@@ -1,9 +1,7 @@
 """Regression heads (``num_classes=0``: one real output) of the direction-family models: PyTorch twin vs
 the native engine, on the CPU kernels and on the candle path that serves on CUDA (``"cpu:candle"``).
 
-The Rust side accepts ``num_classes=0`` already (and holds both backends to PyTorch's numbers in
-``crates/nt-core/tests/regression_heads.rs``); these tests run once the Python configs accept it too
-(issue 15's regression heads), and are skipped, saying so, before.
+The Rust side also holds both backends to PyTorch's numbers in ``crates/nt-core/tests/regression_heads.rs``.
 """
 
 from __future__ import annotations
@@ -23,10 +21,7 @@ CONFIGS = {
 
 def _regression_model(name: str) -> torch.nn.Module:
     cls, config_class, extra = CONFIGS[name]
-    try:
-        config = config_class(input_size=3, hidden_size=4, num_layers=2, num_classes=0, **extra)
-    except nt.ConfigError:
-        pytest.skip("the Python configs refuse num_classes=0 until issue 15's regression heads land")
+    config = config_class(input_size=3, hidden_size=4, num_layers=2, num_classes=0, **extra)
     torch.manual_seed(0)
     return cls(config).eval()
 

@@ -53,9 +53,6 @@ from neural_trader.training import (
 )
 from neural_trader.training.metrics import balanced_accuracy, mcc, roc_auc
 
-DEFAULT_EURUSD = Path("../shared/data/eurusd_hourly.csv")
-
-
 @dataclass
 class ExperimentConfig:
     """Sizes of the experiment; defaults run in a few CPU minutes."""
@@ -254,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/pretraining", help="output folder")
     parser.add_argument(
-        "--eurusd", default=str(DEFAULT_EURUSD), help="EUR/USD hourly CSV (skipped if absent)"
+        "--eurusd", help="an EUR/USD hourly bars CSV (optional: without it that market is skipped)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ExperimentConfig.seeds))
     args = parser.parse_args(argv)
@@ -264,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     markets = {"S&P 500 daily": load_sp500_daily()}
-    eurusd = Path(args.eurusd)
-    if eurusd.exists():
+    eurusd = Path(args.eurusd) if args.eurusd else None
+    if eurusd is not None and eurusd.exists():
         markets["EUR/USD hourly"] = load_ohlcv(eurusd)
     else:
-        print(f"note: {eurusd} not found, EUR/USD skipped", file=sys.stderr)
+        print(f"note: {eurusd or 'no --eurusd given'}: EUR/USD skipped", file=sys.stderr)
     rows = []
     for name, bars in markets.items():
         rows += run_market(name, bars, cfg, out)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from neural_trader.data import DataSpec, Series, window_spans
-from neural_trader.data.cv import PURGED_CV_FORMAT, PurgedCV, combinatorial_purged_cv
+from neural_trader.data.cv import PurgedCV, combinatorial_purged_cv
 from neural_trader.errors import ConfigError
 from neural_trader.files import read_regular_file, write_atomic
 from neural_trader.validation import fraction, integer
@@ -177,11 +177,6 @@ class HeldOutCV:
             return cls.from_dict(doc)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-
-
-def is_purged_document(doc: object) -> bool:
-    """Whether a parsed JSON document is a purged cross-validation split file."""
-    return isinstance(doc, dict) and doc.get("format") == PURGED_CV_FORMAT
 
 
 def development_spans(

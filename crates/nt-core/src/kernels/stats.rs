@@ -1,5 +1,5 @@
 //! Per-feature z-score statistics over a chosen row range (the training rows: scalers must never see
-//! validation or test rows, see DESIGN.md "Data rules").
+//! validation or test rows, see docs/design.md, "Data rules").
 //!
 //! Accumulation is in f64 and two-pass (mean first, then the sum of squared deviations), which avoids
 //! the cancellation of the one-pass `E[x²] - E[x]²` formula on prices far from zero. Rows are summed in

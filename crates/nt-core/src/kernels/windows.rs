@@ -1,6 +1,6 @@
 //! Sliding windows over a `(T, F)` series, with an optional z-score fused into the copy.
 //!
-//! Window `i` covers rows `[i * stride, i * stride + window)` (the data contract in DESIGN.md), so in a
+//! Window `i` covers rows `[i * stride, i * stride + window)` (the data contract in docs/design.md), so in a
 //! row-major series each window is one contiguous run of `window * F` values: without normalisation a
 //! window is a single `memcpy`, and the kernel runs at memory bandwidth. Windows are independent, so
 //! they are filled in parallel (rayon) into one preallocated `(N, window, F)` buffer.
