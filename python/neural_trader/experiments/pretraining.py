@@ -53,6 +53,7 @@ from neural_trader.training import (
 )
 from neural_trader.training.metrics import balanced_accuracy, mcc, roc_auc
 
+
 @dataclass
 class ExperimentConfig:
     """Sizes of the experiment; defaults run in a few CPU minutes."""
