@@ -161,11 +161,11 @@ def test_cuda_without_a_gpu(capsys, bars_csv: Path) -> None:
     _user_error(capsys, argv, "--device cuda")
 
 
-def _hand_made_checkpoint(path: Path, model: nt.TwinModel) -> None:
+def _hand_made_checkpoint(path: Path, model: nt.TwinModel, spec: DataSpec | None = None) -> None:
     """A checkpoint with the metadata `train` writes, for models the tests need not train."""
     split = chronological_split(151, horizon=5)
     extra = {
-        "data": DataSpec(window=8).to_json(),
+        "data": (spec or DataSpec(window=8)).to_json(),
         "splits": json.dumps({"bars": json.loads(split.to_json())}),
         "scaler": json.dumps(Scaler((0.0,) * 28, (1.0,) * 28, FEATURE_NAMES).to_dict()),
     }
@@ -173,21 +173,24 @@ def _hand_made_checkpoint(path: Path, model: nt.TwinModel) -> None:
 
 
 @pytest.mark.parametrize(
-    "model",
+    ("model", "spec"),
     [
-        nt.SimpleLSTM(nt.SimpleLSTMConfig(input_size=28, hidden_size=4, num_layers=1)),
-        nt.TrendAttention(
-            nt.TrendAttentionConfig(input_size=28, hidden_size=8, num_heads=2, horizons=[5, 9])
+        (nt.SimpleLSTM(nt.SimpleLSTMConfig(input_size=28, hidden_size=4, num_layers=1)), None),
+        (
+            nt.TrendAttention(
+                nt.TrendAttentionConfig(input_size=28, hidden_size=8, num_heads=2, horizons=[5, 9])
+            ),
+            DataSpec(window=8, task="trend", horizons=[5, 9]),
         ),
     ],
     ids=["simple_lstm", "trend_attention"],
 )
 def test_native_predict_of_every_trained_model_is_the_pytorch_one(
-    capsys, bars_csv: Path, tmp_path: Path, model: nt.TwinModel
+    capsys, bars_csv: Path, tmp_path: Path, model: nt.TwinModel, spec: DataSpec | None
 ) -> None:
     """Every model `train` builds is served: `predict --native` writes PyTorch's predictions."""
     path = tmp_path / "model.safetensors"
-    _hand_made_checkpoint(path, model)
+    _hand_made_checkpoint(path, model, spec)
     frames = []
     for flag, name in [([], "torch.csv"), (["--native"], "native.csv")]:
         argv = [

@@ -141,7 +141,7 @@ class Trainer:
             FloatingPointError: the training loss became NaN or Inf.
         """
         cfg = self.config
-        _check_fits(self._unwrapped(), train_loader, self.device)
+        self._unchecked_batch = _largest_batch(train_loader)
         if resume_from is not None:
             self.load_state(resume_from, train_loader)
         else:
@@ -216,6 +216,9 @@ class Trainer:
             leave=False,
         )
         for x, y, n, weight in bar:
+            if self._unchecked_batch is not None:  # the first batch of fit, before its forward
+                _check_fits(self._unwrapped(), x, self._unchecked_batch, self.device)
+                self._unchecked_batch = None
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             self._set_lr(total_steps)
             with self._autocast():
@@ -429,16 +432,20 @@ class Trainer:
         self.history = History.from_json(json.dumps(s["history"]))
 
 
-def _check_fits(model: nn.Module, loader: Iterable, device: torch.device) -> None:
-    """Refuses training that cannot fit in the device's memory (:func:`memory.check_training`), from the
-    loader's batch size and its windows' length; loaders that say neither are not checked."""
-    batch = getattr(loader, "batch_size", None)
+def _largest_batch(loader: Iterable) -> int:
+    """The largest batch a training loader yields: its ``batch_size`` (the global batch under DDP), at most
+    its dataset's length; 0 when it says neither (then the first batch's own size is used)."""
+    batch = getattr(loader, "batch_size", None) or 0
     try:
-        dataset = loader.dataset  # type: ignore[attr-defined]
-        item = dataset[0]
-        window = item[0] if isinstance(item, (tuple, list)) else item
-        steps = int(window.shape[0]) if window.ndim >= 2 else 1
-        batch = min(batch, len(dataset))  # the largest batch a loader of this dataset yields
-    except (AttributeError, IndexError, TypeError, KeyError, ValueError):
-        return
-    memory.check_training(model, batch, steps, device)
+        return min(batch, len(loader.dataset)) if batch else 0  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        return batch
+
+
+def _check_fits(model: nn.Module, x: torch.Tensor, batch: int, device: torch.device) -> None:
+    """Refuses training that cannot fit in the device's memory (:func:`memory.check_training`), from the
+    largest batch and the window length of the first training batch ``x``. Checked on that batch, not on
+    ``dataset[0]`` read ahead: reading a window the loader did not ask for is a side effect a dataset may
+    see (one that records or streams its windows)."""
+    steps = int(x.shape[1]) if x.ndim >= 3 else 1
+    memory.check_training(model, max(batch, int(x.shape[0])), steps, device)
